@@ -6,20 +6,40 @@ can fix a config without reading code. The CDK app and every Lambda read the sam
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from datetime import date, time
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import holidays
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from careline.conversation.model import Queue
 from careline.errors import ConfigError
+from careline.messages import CATALOG_CHANNELS, MESSAGE_PLACEHOLDERS, MessageCatalog, check_template
 
 E164_PATTERN = r"^\+[1-9]\d{7,14}$"
+ID_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"
+WEEKDAYS: tuple[str, ...] = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+_HOURS_RE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- deployment (read by the CDK app) --------------------------------------------------------------
 
 
 class NewNumber(_Strict):
@@ -38,16 +58,21 @@ class Deployment(_Strict):
     account: str = Field(pattern=r"^\d{12}$")
     region: str = Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
     stack_name: str = "Careline"
+    # conversation timeline TTL; 6 years matches HIPAA documentation retention
     retention_days: int = Field(default=2190, ge=1)
     log_retention_days: int = Field(default=365, ge=1)
     alarm_email: str | None = None
     sms: SmsDeployment = Field(default_factory=SmsDeployment)
 
 
+# --- practice identity -----------------------------------------------------------------------------
+
+
 class PracticeInfo(_Strict):
     name: str = Field(min_length=1)
     phone: str = Field(pattern=E164_PATTERN)
     timezone: str
+    website: str | None = Field(default=None, pattern=r"^https?://\S+$")
 
     @field_validator("timezone")
     @classmethod
@@ -58,26 +83,303 @@ class PracticeInfo(_Strict):
             raise ValueError(f"unknown timezone {value!r}") from exc
         return value
 
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+# --- hours -----------------------------------------------------------------------------------------
+
+
+class OpenInterval(_Strict):
+    """Opening and closing time on one day, local time; `opens` is before `closes`."""
+
+    opens: time
+    closes: time
+
+    @model_validator(mode="after")
+    def _opens_before_closes(self) -> OpenInterval:
+        if self.opens >= self.closes:
+            raise ValueError(
+                f"opening {self.opens:%H:%M} must be before closing {self.closes:%H:%M} "
+                "(overnight hours are not supported)"
+            )
+        return self
+
+
+def _parse_interval(value: Any) -> Any:
+    """Accept "08:00-17:00" (the YAML form) as well as a mapping; "closed" means no interval."""
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text == "closed":
+            return None
+        m = _HOURS_RE.match(text)
+        if not m:
+            raise ValueError(f"expected 'HH:MM-HH:MM' or 'closed', got {value!r}")
+        h1, m1, h2, m2 = (int(g) for g in m.groups())
+        if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
+            raise ValueError(f"not a time of day in {value!r}")
+        return {"opens": time(h1, m1), "closes": time(h2, m2)}
+    if isinstance(value, int):
+        # PyYAML reads unquoted 9:00 as a base-60 integer; refuse rather than misread it.
+        raise ValueError(f'write hours as a quoted string like "08:00-17:00", got {value!r}')
+    return value
+
+
+class WeeklyHours(_Strict):
+    """Opening hours for each weekday; every day must be given, `closed` where the office is shut."""
+
+    monday: OpenInterval | None
+    tuesday: OpenInterval | None
+    wednesday: OpenInterval | None
+    thursday: OpenInterval | None
+    friday: OpenInterval | None
+    saturday: OpenInterval | None
+    sunday: OpenInterval | None
+
+    @field_validator(*WEEKDAYS, mode="before")
+    @classmethod
+    def _parse(cls, value: Any) -> Any:
+        return _parse_interval(value)
+
+    def for_weekday(self, weekday: int) -> OpenInterval | None:
+        """Hours for `weekday` (0 = Monday, as `date.weekday()`)."""
+        interval: OpenInterval | None = getattr(self, WEEKDAYS[weekday])
+        return interval
+
+
+def _known_us_holiday_names() -> frozenset[str]:
+    names: set[str] = set()
+    for name in holidays.country_holidays("US", years=range(2024, 2031)).values():
+        names.update(_base_holiday_name(n) for n in str(name).split("; "))
+    return frozenset(names)
+
+
+def _base_holiday_name(name: str) -> str:
+    return name.removesuffix(" (observed)").strip()
+
+
+class HolidayPolicy(_Strict):
+    """Which US federal holidays close the practice (names as the `holidays` package spells them)."""
+
+    closed_on: tuple[str, ...] = (
+        "New Year's Day",
+        "Memorial Day",
+        "Independence Day",
+        "Labor Day",
+        "Thanksgiving Day",
+        "Christmas Day",
+    )
+    # closed on the weekday a weekend holiday is observed on, too
+    observed: bool = True
+
+    @field_validator("closed_on")
+    @classmethod
+    def _known_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        known = _known_us_holiday_names()
+        for name in value:
+            if name not in known:
+                raise ValueError(f"unknown US holiday {name!r}; known: {', '.join(sorted(known))}")
+        return value
+
+
+class Closure(_Strict):
+    """A practice closure on one date (staff training, ...). With `hours`, open only those hours."""
+
+    date: date
+    note: str = Field(default="closed", min_length=1)
+    hours: OpenInterval | None = None
+
+    @field_validator("hours", mode="before")
+    @classmethod
+    def _parse(cls, value: Any) -> Any:
+        return _parse_interval(value)
+
+
+# --- places, people, services ----------------------------------------------------------------------
+
+
+class Location(_Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = Field(min_length=1)
+    address_lines: tuple[str, ...] = Field(min_length=1)
+    city: str = Field(min_length=1)
+    state: str = Field(pattern=r"^[A-Z]{2}$")
+    zip: str = Field(pattern=r"^\d{5}(-\d{4})?$")
+    phone: str = Field(pattern=E164_PATTERN)
+    fax: str | None = Field(default=None, pattern=E164_PATTERN)
+    parking: str = Field(min_length=1)
+    directions: str = Field(min_length=1)
+    hours: WeeklyHours | None = None
+
+    @property
+    def one_line_address(self) -> str:
+        return f"{', '.join(self.address_lines)}, {self.city}, {self.state} {self.zip}"
+
+
+class AppointmentType(_Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = Field(min_length=1)
+    minutes: int = Field(ge=5, le=480)
+
+
+class Provider(_Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = Field(min_length=1)
+    title: str = Field(min_length=1)
+    location_ids: tuple[str, ...] = Field(min_length=1)
+    appointment_types: tuple[str, ...] = Field(min_length=1)
+
+
+class Faq(_Strict):
+    what_to_bring: str = Field(min_length=1)
+    new_patients: str = Field(min_length=1)
+    fax_number: str = Field(pattern=E164_PATTERN)
+
+
+class QueueConfig(_Strict):
+    """An escalation queue: who answers, when they are there, and how fast they promise to reply."""
+
+    label: str = Field(min_length=1)
+    # "business_hours", "always" (24x7), or a weekly schedule of its own
+    staffed: Literal["business_hours", "always"] | WeeklyHours = "business_hours"
+    reply_within_minutes: int = Field(ge=1, le=1440)
+
+
+class MessageTemplates(_Strict):
+    sms: str = Field(min_length=1)
+    voice: str = Field(min_length=1)
+
 
 class PracticeConfig(_Strict):
     practice: PracticeInfo
+    business_hours: WeeklyHours
+    holidays: HolidayPolicy = Field(default_factory=HolidayPolicy)
+    closures: tuple[Closure, ...] = ()
+    locations: tuple[Location, ...] = Field(min_length=1)
+    appointment_types: tuple[AppointmentType, ...] = ()
+    providers: tuple[Provider, ...] = ()
+    faq: Faq
+    queues: dict[Queue, QueueConfig]
+    messages: dict[str, MessageTemplates]
     deployment: Deployment
+
+    @field_validator("messages")
+    @classmethod
+    def _catalog_complete(cls, value: dict[str, MessageTemplates]) -> dict[str, MessageTemplates]:
+        unknown = sorted(set(value) - set(MESSAGE_PLACEHOLDERS))
+        if unknown:
+            raise ValueError(f"unknown message key(s): {', '.join(unknown)}")
+        missing = sorted(set(MESSAGE_PLACEHOLDERS) - set(value))
+        if missing:
+            raise ValueError(f"missing message key(s): {', '.join(missing)}")
+        return value
+
+    @field_validator("queues")
+    @classmethod
+    def _every_queue(cls, value: dict[Queue, QueueConfig]) -> dict[Queue, QueueConfig]:
+        missing = [q.value for q in Queue if q not in value]
+        if missing:
+            raise ValueError(f"missing queue(s) the engine routes to: {', '.join(missing)}")
+        return value
+
+    @model_validator(mode="after")
+    def _cross_check(self) -> PracticeConfig:
+        # Cross-references are raised as errors with an exact key path so the operator can find them.
+        problems: list[str] = []
+        problems += _duplicates("locations", [loc.id for loc in self.locations])
+        problems += _duplicates("appointment_types", [a.id for a in self.appointment_types])
+        problems += _duplicates("providers", [p.id for p in self.providers])
+        problems += _duplicates("closures", [c.date.isoformat() for c in self.closures])
+        location_ids = {loc.id for loc in self.locations}
+        type_ids = {a.id for a in self.appointment_types}
+        for i, provider in enumerate(self.providers):
+            for j, loc_id in enumerate(provider.location_ids):
+                if loc_id not in location_ids:
+                    problems.append(f"providers.{i}.location_ids.{j}: unknown location {loc_id!r}")
+            for j, type_id in enumerate(provider.appointment_types):
+                if type_id not in type_ids:
+                    problems.append(
+                        f"providers.{i}.appointment_types.{j}: unknown appointment type {type_id!r}"
+                    )
+        for key, templates in self.messages.items():
+            for channel in CATALOG_CHANNELS:
+                try:
+                    check_template(key, getattr(templates, channel))
+                except ValueError as exc:
+                    problems.append(f"messages.{key}.{channel}: {exc}")
+        if problems:
+            raise _CrossCheckError(problems)
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.practice.tz
+
+    def location(self, location_id: str) -> Location:
+        for loc in self.locations:
+            if loc.id == location_id:
+                return loc
+        raise KeyError(location_id)
+
+    def queue(self, queue: Queue) -> QueueConfig:
+        return self.queues[queue]
+
+    @property
+    def catalog(self) -> MessageCatalog:
+        """The message catalog, with the values every message may use (built on use: cheap, never stale)."""
+        common = {
+            "practice_name": self.practice.name,
+            "practice_phone": format_phone(self.practice.phone),
+            "website": self.practice.website or "",
+        }
+        templates = {k: {"sms": t.sms, "voice": t.voice} for k, t in self.messages.items()}
+        return MessageCatalog(templates=templates, common=common)
+
+
+class _CrossCheckError(ValueError):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def _duplicates(key: str, ids: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out: list[str] = []
+    for i, item in enumerate(ids):
+        if item in seen:
+            out.append(f"{key}.{i}: duplicate id {item!r}")
+        seen.add(item)
+    return out
+
+
+def format_phone(e164: str) -> str:
+    """A US E.164 number as people write it: +15035550100 -> (503) 555-0100."""
+    digits = e164.removeprefix("+1")
+    if e164.startswith("+1") and len(digits) == 10:
+        return f"({digits[:3]}) {digits[3:6]}-{digits[6:]}"
+    return e164
 
 
 def _format_errors(source: str, exc: ValidationError) -> str:
     lines = []
     for err in exc.errors():
         key = ".".join(str(part) for part in err["loc"]) or "(top level)"
-        lines.append(f"{key}: {err['msg']}")
+        ctx_error = err.get("ctx", {}).get("error")
+        if isinstance(ctx_error, _CrossCheckError):
+            lines.extend(ctx_error.problems)
+            continue
+        msg = err["msg"].removeprefix("Value error, ")
+        lines.append(f"{key}: {msg}")
     return f"invalid practice configuration {source}:\n  " + "\n  ".join(lines)
 
 
 def parse_practice_config(data: Any, source: str = "<data>") -> PracticeConfig:
     """Validate already-parsed config data; raises ConfigError naming each bad key."""
-    if not isinstance(data, dict):
+    if not isinstance(data, Mapping):
         raise ConfigError(f"invalid practice configuration {source}: the top level must be a mapping")
     try:
-        return PracticeConfig.model_validate(data)
+        return PracticeConfig.model_validate(dict(data))
     except ValidationError as exc:
         raise ConfigError(_format_errors(source, exc)) from None
 

@@ -143,3 +143,5 @@ class TurnResult:
     timeline: list[TimelineEntry]
     escalations: list[EscalationRequest] = field(default_factory=list)
     events: list[DomainEvent] = field(default_factory=list)
+    # the interpreted intent (or "opt_out", "safety_emergency", ...); not PHI, safe to log
+    intent: str | None = None

@@ -1,0 +1,146 @@
+"""The conversation engine: one inbound message in, one `TurnResult` out. Pure: no I/O.
+
+The order is the safety contract of the product:
+1. carrier keywords (STOP / HELP / START), before anything else, and silence while opted out;
+2. the safety screen on the raw text (emergency: 911; crisis: 988), before any interpretation;
+3. a pending YES/NO offer, then interpretation and the dialog for the intent.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+
+from careline.config import PracticeConfig
+from careline.conversation.dialogs import fallback, handoff, offers, practice_info, safety, smalltalk
+from careline.conversation.dialogs.turn import Turn
+from careline.conversation.model import (
+    ConversationContext,
+    InboundMessage,
+    TimelineEntry,
+    TimelineKind,
+    TurnResult,
+)
+from careline.conversation.optout import Keyword, match_keyword
+from careline.nlu import Interpretation, classify, parse_yes_no
+from careline.nlu.classifier import MIN_CONFIDENCE
+from careline.ports import Clock
+from careline.safety import SafetyScreen
+
+Classifier = Callable[[str], Interpretation]
+
+
+class ConversationEngine:
+    """Decides one turn of a conversation from the practice config and the party's context."""
+
+    def __init__(
+        self,
+        config: PracticeConfig,
+        clock: Clock,
+        screen: SafetyScreen | None = None,
+        classifier: Classifier = classify,
+    ) -> None:
+        self._config = config
+        self._clock = clock
+        self._screen = screen or SafetyScreen()
+        self._classify = classifier
+
+    def take_turn(self, inbound: InboundMessage, context: ConversationContext) -> TurnResult:
+        """Run the pipeline for one inbound message.
+
+        Returns the new context (same `version`; the store bumps it), the replies, the timeline
+        entries (the inbound message first), escalations and domain events. `context` is not changed.
+        """
+        now = self._clock.now()
+        own = copy.deepcopy(context)
+        own.last_activity = now
+        turn = Turn(config=self._config, inbound=inbound, context=own, now=now)
+        inbound_entry = len(turn.timeline)
+        turn.timeline.append(
+            TimelineEntry(
+                at=inbound.received_at,
+                kind=TimelineKind.INBOUND,
+                channel=inbound.channel,
+                text=inbound.text,
+                data={"message_id": inbound.message_id},
+            )
+        )
+        self._run(turn)
+        if turn.intent is not None:
+            entry = turn.timeline[inbound_entry]
+            turn.timeline[inbound_entry] = TimelineEntry(
+                at=entry.at,
+                kind=entry.kind,
+                channel=entry.channel,
+                text=entry.text,
+                data={**entry.data, "intent": turn.intent},
+            )
+        return turn.result()
+
+    def _run(self, turn: Turn) -> None:
+        keyword = match_keyword(turn.inbound.text)
+        if keyword is not None:
+            self._keyword(turn, keyword)
+            return
+        if turn.context.opted_out:
+            # opted out: recorded on the timeline, otherwise nothing at all (TCPA)
+            return
+        turn.remember_inbound()
+        screened = self._screen.screen(turn.inbound.text)
+        if screened.flagged:
+            safety.safety_protocol(turn, screened)
+            return
+        pending = turn.context.flow_state.get("offer")
+        if pending is not None:
+            answer = parse_yes_no(turn.inbound.text)
+            if answer is not None:
+                turn.intent = "offer_accepted" if answer else "offer_declined"
+                turn.context.failed_understandings = 0
+                offers.answer_offer(turn, answer)
+                return
+            # the patient moved on: the offer lapses and the message is read afresh
+            turn.context.flow_state.pop("offer")
+        self._dialog(turn, self._classify(turn.inbound.text))
+
+    def _keyword(self, turn: Turn, keyword: Keyword) -> None:
+        context = turn.context
+        turn.intent = keyword.value
+        if keyword is Keyword.OPT_OUT:
+            if context.opted_out:
+                return  # acknowledged once already
+            context.opted_out = True
+            context.opted_out_at = turn.now
+            context.active_flow = None
+            context.flow_state.pop("offer", None)
+            turn.record_event("opted_out", keyword=keyword.value)
+            turn.reply("opt_out_ack", purpose="opt_out_ack")
+        elif keyword is Keyword.OPT_IN:
+            if context.opted_out:
+                context.opted_out = False
+                context.opted_out_at = None
+                turn.record_event("opted_in", keyword=keyword.value)
+            turn.reply("opt_in_ack", purpose="opt_in_ack")
+        elif not context.opted_out:
+            turn.reply("help", purpose="help")
+
+    def _dialog(self, turn: Turn, interpretation: Interpretation) -> None:
+        intent = interpretation.intent
+        turn.intent = intent
+        if intent == "out_of_scope" or interpretation.confidence < MIN_CONFIDENCE:
+            fallback.not_understood(turn)
+            return
+        turn.context.failed_understandings = 0
+        if intent == "greeting":
+            smalltalk.greeting(turn)
+        elif intent == "goodbye":
+            smalltalk.goodbye(turn)
+        elif intent == "practice_info":
+            practice_info.practice_info(turn, interpretation.entities)
+        elif intent == "speak_to_human":
+            handoff.talk_to_person(turn)
+        elif intent in offers.OFFERS:
+            offers.offer_person_for(turn, intent)
+        else:  # an intent in the bot model with no dialog: never guess
+            fallback.not_understood(turn)
+            return
+        turn.note_handled(intent)

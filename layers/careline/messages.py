@@ -1,0 +1,163 @@
+"""The message catalog: every patient-facing string, per channel, and SMS segment arithmetic.
+
+The practice writes the words in `config/practice.yaml` (`messages:`); the code only names a key and
+supplies values. `MESSAGE_PLACEHOLDERS` is the contract between the two: the placeholders each key
+is rendered with. The config loader checks every template against it, so a typo in a placeholder is
+a `ConfigError` at load, never a broken text to a patient.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from string import Formatter
+from typing import Final
+
+from careline.conversation.model import Channel
+
+# Supplied to every message.
+COMMON_PLACEHOLDERS: Final = frozenset({"practice_name", "practice_phone", "website"})
+
+# The placeholders each message key supplies, on top of COMMON_PLACEHOLDERS.
+MESSAGE_PLACEHOLDERS: Final[Mapping[str, frozenset[str]]] = {
+    # keywords (carrier rules)
+    "opt_out_ack": frozenset(),
+    "help": frozenset(),
+    "opt_in_ack": frozenset(),
+    # safety protocol
+    "safety_emergency": frozenset(),
+    "safety_crisis": frozenset(),
+    # small talk
+    "greeting": frozenset(),
+    "goodbye": frozenset(),
+    # practice information
+    "hours_open_now": frozenset({"closes"}),
+    "hours_opens_later_today": frozenset({"opens", "closes"}),
+    "hours_closed_now": frozenset({"next_open"}),
+    "hours_closed_today": frozenset({"reason", "next_open"}),
+    "hours_week": frozenset({"week"}),
+    "address": frozenset({"locations"}),
+    "directions": frozenset({"locations"}),
+    "parking": frozenset({"locations"}),
+    "what_to_bring": frozenset({"answer"}),
+    "new_patients": frozenset({"answer"}),
+    "fax": frozenset({"fax"}),
+    "phone": frozenset(),
+    # hand-off to a person
+    "handoff_in_hours": frozenset({"queue_label", "minutes"}),
+    "handoff_after_hours": frozenset({"queue_label", "next_open"}),
+    "handoff_already_open": frozenset(),
+    "offer_declined": frozenset(),
+    # what is not built yet: say so honestly and offer a person
+    "appointments_offer_person": frozenset(),
+    "refills_offer_person": frozenset(),
+    "billing_offer_person": frozenset(),
+    "insurance_offer_person": frozenset(),
+    "clinical_offer_nurse": frozenset(),
+    # not understood
+    "fallback_rephrase": frozenset(),
+    "fallback_offer_person": frozenset(),
+}
+
+CATALOG_CHANNELS: Final = ("sms", "voice")
+
+
+def template_placeholders(template: str) -> set[str]:
+    """The named placeholders a template uses. Raises ValueError on malformed or positional fields."""
+    names: set[str] = set()
+    for _, field_name, format_spec, conversion in Formatter().parse(template):
+        if field_name is None:
+            continue
+        if not field_name.isidentifier():
+            raise ValueError(f"placeholder {{{field_name}}} must be a plain name like {{practice_name}}")
+        if format_spec or conversion:
+            raise ValueError(f"placeholder {{{field_name}}} must not carry a format spec or conversion")
+        names.add(field_name)
+    return names
+
+
+def check_template(key: str, template: str) -> None:
+    """Raise ValueError if `template` uses a placeholder that message `key` does not supply."""
+    if key not in MESSAGE_PLACEHOLDERS:
+        raise ValueError(f"unknown message key {key!r}")
+    allowed = COMMON_PLACEHOLDERS | MESSAGE_PLACEHOLDERS[key]
+    unknown = template_placeholders(template) - allowed
+    if unknown:
+        raise ValueError(
+            f"unknown placeholder(s) {', '.join('{' + u + '}' for u in sorted(unknown))}; "
+            f"this message supplies {', '.join('{' + a + '}' for a in sorted(allowed))}"
+        )
+
+
+@dataclass(frozen=True)
+class MessageCatalog:
+    """Templates by key and channel, plus the values common to every message."""
+
+    templates: Mapping[str, Mapping[str, str]]
+    common: Mapping[str, str]
+
+    def render(self, key: str, channel: Channel, **values: str) -> str:
+        """Render message `key` for `channel` (chat and email use the SMS wording).
+
+        `values` must be exactly the placeholders the key supplies, so a caller that forgets one
+        fails in tests rather than sending a hole to a patient.
+        """
+        expected = MESSAGE_PLACEHOLDERS[key]
+        if set(values) != expected:
+            raise ValueError(f"message {key!r} takes {sorted(expected)}, got {sorted(values)}")
+        variant = "voice" if channel is Channel.VOICE else "sms"
+        template = self.templates[key][variant]
+        return template.format_map({**self.common, **values}).strip()
+
+
+# --- SMS encoding and segments -------------------------------------------------------------------
+
+# GSM 03.38 basic character set (the escape code 0x1B is not a character of its own).
+GSM7_BASIC: Final = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+# The extension table: each costs two septets (escape + character).
+GSM7_EXTENSION: Final = frozenset("^{}\\[~]|€\f")
+
+GSM7_SINGLE: Final = 160
+GSM7_MULTI: Final = 153
+UCS2_SINGLE: Final = 70
+UCS2_MULTI: Final = 67
+
+
+def is_gsm7(text: str) -> bool:
+    """True when every character of `text` is in the GSM-7 basic or extension table."""
+    return all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text)
+
+
+def _units(text: str, gsm: bool) -> list[int]:
+    """The cost of each character: septets for GSM-7, UTF-16 code units for UCS-2."""
+    if gsm:
+        return [2 if ch in GSM7_EXTENSION else 1 for ch in text]
+    return [2 if ord(ch) > 0xFFFF else 1 for ch in text]
+
+
+def sms_length(text: str) -> int:
+    """Length in the units a carrier counts: septets (GSM-7) or UTF-16 code units (UCS-2)."""
+    return sum(_units(text, is_gsm7(text)))
+
+
+def sms_segments(text: str) -> int:
+    """How many SMS segments `text` takes (an empty message is still one SMS).
+
+    GSM-7 fits 160 septets in one segment, 153 per segment when concatenated; UCS-2 fits 70 code
+    units, 67 when concatenated. An escape pair or a surrogate pair is never split across segments.
+    """
+    gsm = is_gsm7(text)
+    units = _units(text, gsm)
+    single, multi = (GSM7_SINGLE, GSM7_MULTI) if gsm else (UCS2_SINGLE, UCS2_MULTI)
+    if sum(units) <= single:
+        return 1
+    segments, used = 1, 0
+    for cost in units:
+        if used + cost > multi:
+            segments += 1
+            used = 0
+        used += cost
+    return segments

@@ -1,0 +1,244 @@
+"""A small, fast, local intent classifier built from `bot_model.yaml`.
+
+Runs inside Lambda with no network and no model download: the bot model is read once (lazily, on
+first use) and each message is scored by (a) the intent keywords it contains and (b) its nearest
+sample utterance (TF-IDF cosine over words and word pairs). SMS shorthand and misspellings are
+rewritten first, and unknown words are matched to the closest word the model knows.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from difflib import get_close_matches
+from functools import cache
+from itertools import pairwise
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+
+BOT_MODEL_PATH: Final = Path(__file__).with_name("bot_model.yaml")
+
+INTENTS: Final = (
+    "appointment_book",
+    "appointment_reschedule",
+    "appointment_cancel",
+    "appointment_confirm",
+    "appointment_status",
+    "refill_request",
+    "billing_question",
+    "insurance_question",
+    "practice_info",
+    "clinical_question",
+    "speak_to_human",
+    "greeting",
+    "goodbye",
+    "out_of_scope",
+)
+
+# Below this, the message is not understood (the engine asks once, then offers a person).
+MIN_CONFIDENCE: Final = 0.3
+_KEYWORD_WEIGHT: Final = 0.45
+_SIMILARITY_WEIGHT: Final = 0.55
+
+
+@dataclass(frozen=True)
+class Interpretation:
+    """What a message asks for. `entities` holds non-PHI slots, e.g. {"topic": "hours", "period": "week"}."""
+
+    intent: str
+    confidence: float
+    entities: dict[str, str] = field(default_factory=dict)
+
+
+def _tokens(text: str) -> list[str]:
+    lowered = text.lower().replace("'", "").replace("\u2019", "")
+    return re.sub(r"[^a-z0-9]+", " ", lowered).split()
+
+
+def _contains(tokens: Sequence[str], phrase: Sequence[str]) -> bool:
+    n = len(phrase)
+    return any(list(tokens[i : i + n]) == list(phrase) for i in range(len(tokens) - n + 1))
+
+
+def _features(tokens: Sequence[str]) -> Counter[str]:
+    feats = Counter(tokens)
+    feats.update(f"{a} {b}" for a, b in pairwise(tokens))
+    return feats
+
+
+@dataclass(frozen=True)
+class _Intent:
+    name: str
+    keywords: tuple[tuple[str, ...], ...]
+    utterances: tuple[Counter[str], ...]
+    smalltalk: bool
+
+
+class LocalClassifier:
+    """The classifier for one bot model. `classify(text)` is pure and takes well under a millisecond."""
+
+    def __init__(self, model: Mapping[str, Any]) -> None:
+        self._shorthand: dict[str, list[str]] = {
+            str(k).lower(): str(v).lower().split() for k, v in (model.get("shorthand") or {}).items()
+        }
+        raw_intents: Mapping[str, Any] = model["intents"]
+        unknown = set(raw_intents) - set(INTENTS)
+        missing = set(INTENTS) - set(raw_intents)
+        if unknown or missing:
+            raise ValueError(
+                f"bot model intents differ from the label set: +{sorted(unknown)} -{sorted(missing)}"
+            )
+        # vocabulary before normalization of the samples, so fuzzy matching targets model words
+        self._vocab: set[str] = set()
+        for spec in raw_intents.values():
+            for phrase in [*spec.get("keywords", []), *spec.get("utterances", [])]:
+                self._vocab.update(_tokens(str(phrase)))
+        for words in (model.get("topics") or {}).values():
+            for phrase in words:
+                self._vocab.update(_tokens(str(phrase)))
+        self._vocab.update(w for words in self._shorthand.values() for w in words)
+        self._vocab_sorted = sorted(self._vocab)
+
+        samples: dict[str, list[Counter[str]]] = {}
+        self._intents: list[_Intent] = []
+        for name in INTENTS:
+            spec = raw_intents[name]
+            keywords = tuple(tuple(self.normalize(str(k))) for k in spec.get("keywords", []))
+            utterances = [_features(self.normalize(str(u))) for u in spec.get("utterances", [])]
+            samples[name] = utterances
+            self._intents.append(_Intent(name, keywords, tuple(utterances), bool(spec.get("smalltalk"))))
+
+        # inverse document frequency over all sample utterances
+        docs = [u for us in samples.values() for u in us]
+        df: Counter[str] = Counter()
+        for doc in docs:
+            df.update(set(doc))
+        self._idf = {f: math.log((1 + len(docs)) / (1 + n)) + 1.0 for f, n in df.items()}
+        self._default_idf = math.log(1 + len(docs)) + 1.0
+        self._topics = {
+            topic: tuple(tuple(self.normalize(str(p))) for p in phrases)
+            for topic, phrases in (model.get("topics") or {}).items()
+        }
+        self._weekdays = tuple(str(d) for d in model.get("weekdays") or [])
+        self._week_words = tuple(tuple(self.normalize(str(p))) for p in model.get("week_words") or [])
+
+    def normalize(self, text: str) -> list[str]:
+        """Lower-case words with shorthand expanded and unknown words snapped to the model's vocabulary."""
+        out: list[str] = []
+        for token in _tokens(text):
+            if token in self._shorthand:
+                out.extend(self._shorthand[token])
+            elif token in self._vocab or len(token) < 4 or token.isdigit():
+                out.append(token)
+            else:
+                cutoff = 0.8 if len(token) < 7 else 0.75
+                close = get_close_matches(token, self._vocab_sorted, n=1, cutoff=cutoff)
+                out.append(close[0] if close else token)
+        return out
+
+    def _vector(self, feats: Counter[str]) -> dict[str, float]:
+        return {f: c * self._idf.get(f, self._default_idf) for f, c in feats.items()}
+
+    @staticmethod
+    def _cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
+        dot = sum(v * b.get(k, 0.0) for k, v in a.items())
+        na = math.sqrt(sum(v * v for v in a.values()))
+        nb = math.sqrt(sum(v * v for v in b.values()))
+        return dot / (na * nb) if na and nb else 0.0
+
+    def _scores(self, tokens: list[str]) -> dict[str, float]:
+        query = self._vector(_features(tokens))
+        scores: dict[str, float] = {}
+        for intent in self._intents:
+            # longer keyword phrases are stronger evidence than single words
+            hits = sum(0.5 + 0.25 * len(k) for k in intent.keywords if k and _contains(tokens, k))
+            keyword_score = min(1.0, hits)
+            similarity = max((self._cosine(query, self._vector(u)) for u in intent.utterances), default=0.0)
+            scores[intent.name] = _KEYWORD_WEIGHT * keyword_score + _SIMILARITY_WEIGHT * similarity
+        return scores
+
+    def classify(self, text: str) -> Interpretation:
+        """The most likely intent of `text`, a confidence in [0, 1], and entities for practice_info."""
+        tokens = self.normalize(text)
+        if not tokens:
+            return Interpretation("out_of_scope", 0.0)
+        scores = self._scores(tokens)
+        smalltalk = {i.name for i in self._intents if i.smalltalk}
+        ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+        best, best_score = ranked[0]
+        # "hi, can I book?" is a booking: small talk wins only when nothing specific is asked
+        if best in smalltalk:
+            specific = [(n, s) for n, s in ranked if n not in smalltalk and n != "out_of_scope"]
+            if specific and specific[0][1] >= MIN_CONFIDENCE:
+                best, best_score = specific[0]
+        if best_score < MIN_CONFIDENCE:
+            return Interpretation("out_of_scope", round(best_score, 3))
+        entities = self._practice_entities(tokens) if best == "practice_info" else {}
+        return Interpretation(best, round(min(1.0, best_score), 3), entities)
+
+    def _practice_entities(self, tokens: list[str]) -> dict[str, str]:
+        best_topic, best_hits = "hours", 0.0
+        for topic, phrases in self._topics.items():
+            hits = sum(len(p) for p in phrases if p and _contains(tokens, p))
+            if hits > best_hits:
+                best_topic, best_hits = topic, hits
+        entities = {"topic": best_topic}
+        if best_topic == "hours":
+            week = any(p and _contains(tokens, p) for p in self._week_words)
+            entities["period"] = "week" if week else "today"
+            named = [day for day in self._weekdays if day in tokens]
+            if len(named) == 1:
+                # "open late on thursdays?" asked on a Thursday is about today
+                entities["weekday"] = named[0]
+        return entities
+
+
+@cache
+def default_classifier() -> LocalClassifier:
+    """The classifier for the packaged bot model, built once per process."""
+    model = yaml.safe_load(BOT_MODEL_PATH.read_text(encoding="utf-8"))
+    return LocalClassifier(model)
+
+
+def classify(text: str) -> Interpretation:
+    """Classify one message with the packaged bot model."""
+    return default_classifier().classify(text)
+
+
+_YES: Final = frozenset(
+    {
+        "yes",
+        "y",
+        "yeah",
+        "yea",
+        "yep",
+        "yup",
+        "ya",
+        "sure",
+        "ok",
+        "okay",
+        "k",
+        "please",
+        "yes please",
+        "si",
+        "ok please",
+    }
+)
+_NO: Final = frozenset(
+    {"no", "n", "nope", "nah", "no thanks", "no thank you", "not now", "nevermind", "never mind"}
+)
+
+
+def parse_yes_no(text: str) -> bool | None:
+    """True for a yes ("YES", "yeah!", "sure"), False for a no, None for anything else."""
+    phrase = " ".join(_tokens(text))
+    if phrase in _YES:
+        return True
+    if phrase in _NO:
+        return False
+    return None

@@ -1,0 +1,1 @@
+"""The practice's calendar: business hours, US holidays and closures, in the practice timezone."""

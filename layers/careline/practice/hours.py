@@ -1,0 +1,185 @@
+"""When the practice (or one of its queues) is open, answered in the practice's own timezone.
+
+Every question starts from an aware instant and is answered on the local calendar date, so the
+answers stay right across daylight-saving changes: opening times are wall-clock times and are
+turned into instants only at the end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+import holidays
+
+from careline.config import HolidayPolicy, OpenInterval, PracticeConfig, WeeklyHours
+from careline.conversation.model import Queue
+
+# How far ahead to look for the next opening before giving up (a practice closed for a year).
+_SEARCH_DAYS = 366
+
+
+@dataclass(frozen=True)
+class DayHours:
+    """The hours of one local calendar day: `interval` is None when closed all day.
+
+    `reason` says why a day differs from the weekly pattern: a holiday name or a closure note.
+    """
+
+    day: date
+    interval: OpenInterval | None
+    reason: str | None = None
+
+    @property
+    def is_closed(self) -> bool:
+        return self.interval is None
+
+
+@lru_cache(maxsize=64)
+def _holiday_closures(closed_on: tuple[str, ...], observed: bool, year: int) -> dict[date, str]:
+    closed = set(closed_on)
+    out: dict[date, str] = {}
+    for day, names in holidays.country_holidays("US", years=year, observed=observed).items():
+        for name in str(names).split("; "):
+            if name.removesuffix(" (observed)").strip() in closed:
+                out[day] = name
+                break
+    return out
+
+
+def holiday_closures(policy: HolidayPolicy, year: int) -> dict[date, str]:
+    """The federal holidays of `year` the practice closes on, by date, with their names."""
+    return _holiday_closures(tuple(policy.closed_on), policy.observed, year)
+
+
+class Schedule(Protocol):
+    def is_open(self, at: datetime) -> bool: ...
+
+    def next_opening(self, at: datetime) -> datetime | None: ...
+
+
+class PracticeCalendar:
+    """Business hours with holidays and closures applied; optionally another weekly pattern.
+
+    `weekly` overrides the practice's business hours (a location's or a queue's own schedule);
+    holidays and closures apply either way.
+    """
+
+    def __init__(self, config: PracticeConfig, weekly: WeeklyHours | None = None) -> None:
+        self._config = config
+        self._weekly = weekly or config.business_hours
+        self._closures = {c.date: c for c in config.closures}
+        self.tz: ZoneInfo = config.tz
+
+    def local(self, at: datetime) -> datetime:
+        """`at` on the practice's wall clock. Refuses naive datetimes."""
+        if at.tzinfo is None:
+            raise ValueError("naive datetime: Careline works with timezone-aware instants only")
+        return at.astimezone(self.tz)
+
+    def hours_on(self, day: date) -> DayHours:
+        """The hours of a local calendar day: a closure wins over a holiday, a holiday over the week."""
+        closure = self._closures.get(day)
+        if closure is not None:
+            return DayHours(day, closure.hours, closure.note)
+        holiday = holiday_closures(self._config.holidays, day.year).get(day)
+        if holiday is not None:
+            return DayHours(day, None, holiday)
+        return DayHours(day, self._weekly.for_weekday(day.weekday()))
+
+    def today(self, at: datetime) -> DayHours:
+        """The hours of the local day containing `at`."""
+        return self.hours_on(self.local(at).date())
+
+    def week(self, at: datetime) -> list[DayHours]:
+        """The hours of the seven local days starting with today."""
+        start = self.local(at).date()
+        return [self.hours_on(start + timedelta(days=i)) for i in range(7)]
+
+    def is_open(self, at: datetime) -> bool:
+        """True when `at` falls inside the local day's opening hours (closing time excluded)."""
+        local = self.local(at)
+        interval = self.hours_on(local.date()).interval
+        return interval is not None and interval.opens <= local.time() < interval.closes
+
+    def closes_at(self, at: datetime) -> datetime | None:
+        """When the current opening ends, or None if closed at `at`."""
+        if not self.is_open(at):
+            return None
+        local = self.local(at)
+        interval = self.hours_on(local.date()).interval
+        assert interval is not None
+        return self._instant(local.date(), interval.closes)
+
+    def next_opening(self, at: datetime) -> datetime | None:
+        """The first opening strictly after `at` (None if closed for the next year)."""
+        local = self.local(at)
+        for offset in range(_SEARCH_DAYS):
+            day = local.date() + timedelta(days=offset)
+            interval = self.hours_on(day).interval
+            if interval is None:
+                continue
+            opening = self._instant(day, interval.opens)
+            if opening > at:
+                return opening
+        return None
+
+    def _instant(self, day: date, wall: time) -> datetime:
+        return datetime.combine(day, wall, tzinfo=self.tz)
+
+
+class AlwaysOpen:
+    """A queue staffed around the clock."""
+
+    def is_open(self, at: datetime) -> bool:
+        return True
+
+    def next_opening(self, at: datetime) -> datetime | None:
+        return at
+
+
+def queue_schedule(config: PracticeConfig, queue: Queue) -> Schedule:
+    """When `queue` is staffed: business hours, always, or its own weekly schedule."""
+    staffed = config.queue(queue).staffed
+    if staffed == "always":
+        return AlwaysOpen()
+    if staffed == "business_hours":
+        return PracticeCalendar(config)
+    assert isinstance(staffed, WeeklyHours)
+    return PracticeCalendar(config, weekly=staffed)
+
+
+# --- words -------------------------------------------------------------------------------------------
+
+
+def format_time(wall: time) -> str:
+    """8:00 -> "8am", 17:30 -> "5:30pm": how people write times in a text."""
+    hour = wall.hour % 12 or 12
+    suffix = "am" if wall.hour < 12 else "pm"
+    return f"{hour}{suffix}" if wall.minute == 0 else f"{hour}:{wall.minute:02d}{suffix}"
+
+
+def describe_day(hours: DayHours) -> str:
+    """One line of the week: "Thu Dec 25: closed (Christmas Day)", "Mon Dec 22: 8am-5pm"."""
+    label = f"{hours.day:%a %b} {hours.day.day}"
+    if hours.interval is None:
+        return f"{label}: closed ({hours.reason})" if hours.reason else f"{label}: closed"
+    span = f"{format_time(hours.interval.opens)}-{format_time(hours.interval.closes)}"
+    return f"{label}: {span} ({hours.reason})" if hours.reason else f"{label}: {span}"
+
+
+def describe_opening(opening: datetime, now: datetime, tz: ZoneInfo) -> str:
+    """When an opening is, relative to now: "today at 8am", "tomorrow at 8am", "Monday at 8am"."""
+    local_open, local_now = opening.astimezone(tz), now.astimezone(tz)
+    days = (local_open.date() - local_now.date()).days
+    at = format_time(local_open.time())
+    if days == 0:
+        return f"today at {at}"
+    if days == 1:
+        return f"tomorrow at {at}"
+    if days < 7:
+        return f"{local_open:%A} at {at}"
+    return f"{local_open:%A, %b} {local_open.day} at {at}"

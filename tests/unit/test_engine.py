@@ -1,0 +1,425 @@
+"""The conversation engine, turn by turn: keywords, safety, dialogs, fallback, escalations."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from datetime import datetime
+
+import pytest
+from careline.config import PracticeConfig
+from careline.conversation.engine import ConversationEngine
+from careline.conversation.model import (
+    Channel,
+    ConversationContext,
+    EscalationReason,
+    InboundMessage,
+    Queue,
+    TimelineKind,
+    TurnResult,
+    Urgency,
+)
+from careline.nlu import Interpretation
+
+from tests.unit.fakes import FixedClock, local
+
+PATIENT = "+15035550142"
+PRACTICE_NUMBER = "+15035550100"
+_ids = itertools.count(1)
+
+
+class Conversation:
+    """One patient texting the engine, carrying the context from turn to turn like the store would."""
+
+    def __init__(self, practice: PracticeConfig, at: datetime, channel: Channel = Channel.SMS) -> None:
+        self.clock = FixedClock(at)
+        self.engine = ConversationEngine(practice, self.clock)
+        self.context = ConversationContext(party_id="party-1", phone=PATIENT)
+        self.channel = channel
+
+    def say(self, text: str, message_id: str | None = None) -> TurnResult:
+        inbound = InboundMessage(
+            message_id=message_id or f"m-{next(_ids)}",
+            channel=self.channel,
+            from_number=PATIENT,
+            to_number=PRACTICE_NUMBER,
+            text=text,
+            received_at=self.clock.now(),
+        )
+        result = self.engine.take_turn(inbound, self.context)
+        self.context = result.context
+        return result
+
+
+def texts(result: TurnResult) -> str:
+    return "\n".join(r.text for r in result.replies)
+
+
+def events(result: TurnResult) -> list[str]:
+    return [e.event for e in result.timeline if e.kind is TimelineKind.EVENT and e.event]
+
+
+TUESDAY_10AM = local(2026, 12, 22, 10, 0)
+
+
+@pytest.fixture
+def chat(practice: PracticeConfig) -> Conversation:
+    return Conversation(practice, TUESDAY_10AM)
+
+
+# --- carrier keywords ---------------------------------------------------------------------------------
+
+
+def test_stop_opts_out_records_an_event_and_acknowledges(chat: Conversation) -> None:
+    result = chat.say("Stop.")
+    assert result.context.opted_out
+    assert result.context.opted_out_at == TUESDAY_10AM
+    assert [r.purpose for r in result.replies] == ["opt_out_ack"]
+    assert "START" in texts(result)
+    assert events(result) == ["opted_out"]
+    assert [e.detail_type for e in result.events] == ["opted_out"]
+    assert result.intent == "opt_out"
+
+
+def test_stop_is_acknowledged_only_once(chat: Conversation) -> None:
+    chat.say("STOP")
+    again = chat.say("stop")
+    assert again.replies == []
+    assert again.events == []
+    assert [e.kind for e in again.timeline] == [TimelineKind.INBOUND]
+
+
+def test_opted_out_numbers_get_no_reply_and_no_processing_but_are_recorded(chat: Conversation) -> None:
+    chat.say("STOP")
+    for text in ("what are your hours", "HELP", "talk to a person", "I have chest pain", "hi"):
+        result = chat.say(text)
+        assert result.replies == [], text
+        assert result.escalations == [], text
+        assert result.events == [], text
+        assert [(e.kind, e.text) for e in result.timeline] == [(TimelineKind.INBOUND, text)]
+
+
+def test_start_opts_back_in_and_service_resumes(chat: Conversation) -> None:
+    chat.say("STOP")
+    back = chat.say("START")
+    assert not back.context.opted_out
+    assert [r.purpose for r in back.replies] == ["opt_in_ack"]
+    assert events(back) == ["opted_in"]
+    assert "closes" not in texts(back)
+    hours = chat.say("are you open today")
+    assert "open now until 5pm" in texts(hours)
+
+
+def test_unstop_also_opts_back_in(chat: Conversation) -> None:
+    chat.say("cancel")
+    assert chat.say("unstop").context.opted_out is False
+
+
+def test_help_names_the_practice_the_number_and_how_to_opt_out(chat: Conversation) -> None:
+    result = chat.say("HELP")
+    reply = texts(result)
+    assert "Riverbend Family Medicine" in reply
+    assert "(503) 555-0100" in reply
+    assert "STOP" in reply
+    assert result.replies[0].purpose == "help"
+    assert not result.context.opted_out
+
+
+def test_cancel_my_appointment_is_not_an_opt_out(chat: Conversation) -> None:
+    result = chat.say("cancel my appointment")
+    assert not result.context.opted_out
+    assert result.intent == "appointment_cancel"
+
+
+def test_stop_keyword_opts_out_before_safety_screen(practice: PracticeConfig) -> None:
+    class ExplodingScreen:
+        def screen(self, text: str) -> object:
+            raise AssertionError("the safety screen must not see a carrier keyword")
+
+    engine = ConversationEngine(practice, FixedClock(TUESDAY_10AM), screen=ExplodingScreen())  # type: ignore[arg-type]
+    inbound = InboundMessage("m-x", Channel.SMS, PATIENT, PRACTICE_NUMBER, "STOP", TUESDAY_10AM)
+    assert engine.take_turn(inbound, ConversationContext("p", PATIENT)).context.opted_out
+
+
+# --- safety ----------------------------------------------------------------------------------------------
+
+
+def test_emergency_gets_911_and_an_emergency_escalation_to_the_nurse_queue(chat: Conversation) -> None:
+    result = chat.say("my husband has crushing chest pain")
+    assert "Call 911 now" in texts(result)
+    [escalation] = result.escalations
+    assert (escalation.reason, escalation.urgency, escalation.queue) == (
+        EscalationReason.EMERGENCY,
+        Urgency.EMERGENCY,
+        Queue.NURSE,
+    )
+    assert events(result) == ["safety_flag", "escalation_requested"]
+    assert result.intent == "safety_emergency"
+    assert result.context.escalation_open
+
+
+def test_crisis_gets_988_and_a_crisis_escalation(chat: Conversation) -> None:
+    result = chat.say("i dont want to live anymore")
+    assert "988" in texts(result)
+    [escalation] = result.escalations
+    assert (escalation.reason, escalation.urgency, escalation.queue) == (
+        EscalationReason.CRISIS,
+        Urgency.CRISIS,
+        Queue.CRISIS,
+    )
+
+
+def test_safety_hook_runs_before_interpretation(practice: PracticeConfig) -> None:
+    def classifier(text: str) -> Interpretation:
+        raise AssertionError("interpretation must not run on a flagged message")
+
+    engine = ConversationEngine(practice, FixedClock(TUESDAY_10AM), classifier=classifier)
+    inbound = InboundMessage(
+        "m-y", Channel.SMS, PATIENT, PRACTICE_NUMBER, "he is not breathing", TUESDAY_10AM
+    )
+    result = engine.take_turn(inbound, ConversationContext("p", PATIENT))
+    assert result.escalations[0].reason is EscalationReason.EMERGENCY
+
+
+def test_safety_wins_over_a_pending_offer(chat: Conversation) -> None:
+    chat.say("can I book a physical")
+    result = chat.say("wait my chest hurts really bad")
+    assert result.escalations[0].reason is EscalationReason.EMERGENCY
+    assert "offer" not in result.context.flow_state
+
+
+def test_safety_events_hold_no_patient_words(chat: Conversation) -> None:
+    result = chat.say("Maria Lopez has chest pain")
+    for event in result.events:
+        assert "Maria" not in str(event.detail)
+        assert "chest pain" not in str(event.detail)
+    assert "Maria Lopez has chest pain" in result.escalations[0].summary  # the agent needs it
+
+
+# --- practice information --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("at", "expected"),
+    [
+        (local(2026, 12, 22, 10, 0), "We're open now until 5pm today."),
+        (local(2026, 12, 22, 7, 15), "We open today at 8am and close at 5pm."),
+        (local(2026, 12, 22, 18, 30), "We're closed now. We open tomorrow at 8am."),
+        (local(2026, 12, 26, 11, 0), "We're closed now. We open Monday at 8am."),  # Saturday
+        (local(2026, 12, 25, 9, 0), "We're closed today (Christmas Day). We open Monday at 8am."),
+        (local(2026, 11, 27, 9, 0), "We're closed today (Day after Thanksgiving). We open Monday at 8am."),
+        (local(2026, 12, 24, 13, 0), "We're closed now. We open Monday at 8am."),  # Christmas Eve half day
+    ],
+)
+def test_hours_today(practice: PracticeConfig, at: datetime, expected: str) -> None:
+    result = Conversation(practice, at).say("are you open today?")
+    assert texts(result).startswith(expected)
+
+
+def test_hours_on_the_dst_change_day_use_the_local_wall_clock(practice: PracticeConfig) -> None:
+    # Sunday 2026-03-08, DST starts; asked at 8:30am PDT, the answer is Monday at 8am
+    result = Conversation(practice, local(2026, 3, 8, 8, 30)).say("wat time r u open")
+    assert "We open tomorrow at 8am" in texts(result)
+
+
+def test_hours_this_week_name_the_holiday_closures(practice: PracticeConfig) -> None:
+    result = Conversation(practice, local(2026, 12, 22, 9, 0)).say("what are your hours this week")
+    reply = texts(result)
+    assert "Fri Dec 25: closed (Christmas Day)" in reply
+    assert "Thu Dec 24: 8am-12pm (Christmas Eve)" in reply
+    assert reply.count("\n") == 7  # heading plus seven days
+
+
+def test_address_lists_both_offices(chat: Conversation) -> None:
+    reply = texts(chat.say("adress?"))
+    assert "2301 SE Hawthorne Blvd, Suite 200, Portland, OR 97214" in reply
+    assert "8520 N Lombard St, Portland, OR 97203" in reply
+
+
+def test_parking(chat: Conversation) -> None:
+    assert "lot behind the building" in texts(chat.say("wher do i park"))
+
+
+def test_directions(chat: Conversation) -> None:
+    assert "Bus 14" in texts(chat.say("how do i get to your office"))
+
+
+def test_what_to_bring(chat: Conversation) -> None:
+    assert "insurance card" in texts(chat.say("what do i need to bring"))
+
+
+def test_fax(chat: Conversation) -> None:
+    assert "(503) 555-0101" in texts(chat.say("whats ur fax"))
+
+
+def test_voice_gets_the_spoken_wording(practice: PracticeConfig) -> None:
+    call = Conversation(practice, local(2026, 12, 25, 9, 0), channel=Channel.VOICE)
+    result = call.say("are you open today")
+    assert "9 1 1" in texts(result)
+    assert result.replies[0].channel is Channel.VOICE
+
+
+def test_greeting_and_goodbye(chat: Conversation) -> None:
+    assert "Riverbend Family Medicine" in texts(chat.say("hi"))
+    assert "Take care" in texts(chat.say("thanks bye"))
+
+
+# --- talk to a person ------------------------------------------------------------------------------------
+
+
+def test_talk_to_a_person_in_hours(chat: Conversation) -> None:
+    chat.say("what are your hours")
+    result = chat.say("talk to a person please")
+    [escalation] = result.escalations
+    assert escalation.reason is EscalationReason.HUMAN_REQUESTED
+    assert escalation.urgency is Urgency.ROUTINE
+    assert escalation.queue is Queue.FRONT_DESK
+    assert escalation.channel is Channel.SMS
+    assert escalation.created_at == TUESDAY_10AM
+    assert texts(result) == "Got it. Someone from our front desk will text you back within 15 minutes."
+    assert "escalation_requested" in events(result)
+
+
+def test_the_summary_tells_the_agent_what_was_wanted_done_and_said(chat: Conversation) -> None:
+    chat.say("what are your hours")
+    summary = chat.say("talk to a person please").escalations[0].summary
+    assert "asked to talk to a person" in summary
+    assert "practice info" in summary
+    assert "Patient: what are your hours" in summary
+    assert "Careline: We're open now until 5pm" in summary
+    assert "Patient: talk to a person please" in summary
+
+
+def test_talk_to_a_person_after_hours_says_when_and_911(practice: PracticeConfig) -> None:
+    result = Conversation(practice, local(2026, 12, 25, 20, 0)).say("can i talk to someone")
+    assert result.escalations[0].reason is EscalationReason.HUMAN_REQUESTED
+    reply = texts(result)
+    assert "Someone will text you Monday at 8am" in reply
+    assert "911" in reply
+
+
+def test_a_second_request_does_not_open_a_second_escalation(chat: Conversation) -> None:
+    chat.say("talk to a person")
+    again = chat.say("agent please")
+    assert again.escalations == []
+    assert "We have your request" in texts(again)
+
+
+def test_escalation_id_is_derived_from_the_inbound_message_id(practice: PracticeConfig) -> None:
+    first = Conversation(practice, TUESDAY_10AM).say("talk to a person", message_id="inbound-42")
+    retried = Conversation(practice, TUESDAY_10AM).say("talk to a person", message_id="inbound-42")
+    other = Conversation(practice, TUESDAY_10AM).say("talk to a person", message_id="inbound-43")
+    assert first.escalations[0].escalation_id == retried.escalations[0].escalation_id
+    assert first.escalations[0].escalation_id != other.escalations[0].escalation_id
+    assert uuid.UUID(first.escalations[0].escalation_id).version == 5
+
+
+# --- intents without dialogs yet ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "reason", "queue"),
+    [
+        ("can I book a physical", EscalationReason.HUMAN_REQUESTED, Queue.FRONT_DESK),
+        ("i need a refill on my inhaler", EscalationReason.HUMAN_REQUESTED, Queue.NURSE),
+        ("how much do i owe", EscalationReason.HUMAN_REQUESTED, Queue.BILLING),
+        ("do you take medicare", EscalationReason.HUMAN_REQUESTED, Queue.BILLING),
+        ("is it normal to have a rash after a vaccine", EscalationReason.CLINICAL_QUESTION, Queue.NURSE),
+    ],
+)
+def test_unbuilt_intents_reply_honestly_and_yes_gets_a_person(
+    chat: Conversation, text: str, reason: EscalationReason, queue: Queue
+) -> None:
+    offer = chat.say(text)
+    assert offer.escalations == []
+    assert "YES" in texts(offer)
+    accepted = chat.say("yes")
+    [escalation] = accepted.escalations
+    assert (escalation.reason, escalation.queue, escalation.urgency) == (reason, queue, Urgency.ROUTINE)
+
+
+def test_clinical_questions_are_never_answered(chat: Conversation) -> None:
+    reply = texts(chat.say("should i worry about my fever"))
+    assert "can't give medical advice" in reply
+    assert "nurse" in reply
+
+
+def test_no_declines_an_offer_kindly(chat: Conversation) -> None:
+    chat.say("can I book a physical")
+    result = chat.say("no thanks")
+    assert result.escalations == []
+    assert "No problem" in texts(result)
+    assert "offer" not in result.context.flow_state
+
+
+def test_an_offer_lapses_when_the_patient_asks_something_else(chat: Conversation) -> None:
+    chat.say("can I book a physical")
+    chat.say("where do i park")
+    result = chat.say("yes")
+    assert result.escalations == []
+
+
+# --- fallback ----------------------------------------------------------------------------------------
+
+
+def test_fallback_asks_once_then_offers_a_person_then_yes_escalates(chat: Conversation) -> None:
+    first = chat.say("blorp zzzt")
+    assert "another way" in texts(first)
+    assert first.context.failed_understandings == 1
+    second = chat.say("qwxv plumbus")
+    assert "Reply YES" in texts(second)
+    assert second.escalations == []
+    yes = chat.say("YES")
+    [escalation] = yes.escalations
+    assert escalation.reason is EscalationReason.NOT_UNDERSTOOD
+    assert escalation.queue is Queue.FRONT_DESK
+    assert yes.context.failed_understandings == 0
+
+
+def test_an_understood_turn_resets_the_fallback_counter(chat: Conversation) -> None:
+    chat.say("blorp zzzt")
+    chat.say("what are your hours")
+    again = chat.say("qwxv plumbus")
+    assert again.context.failed_understandings == 1
+    assert "another way" in texts(again)
+
+
+# --- the result ----------------------------------------------------------------------------------------
+
+
+def test_the_turn_records_inbound_first_then_each_reply(chat: Conversation) -> None:
+    result = chat.say("are you open today")
+    kinds = [e.kind for e in result.timeline]
+    assert kinds == [TimelineKind.INBOUND, TimelineKind.OUTBOUND]
+    assert result.timeline[0].data == {
+        "message_id": result.timeline[0].data["message_id"],
+        "intent": "practice_info",
+    }
+    assert result.timeline[1].data["message_key"] == "hours_open_now"
+
+
+def test_the_engine_leaves_the_version_and_the_callers_context_alone(practice: PracticeConfig) -> None:
+    engine = ConversationEngine(practice, FixedClock(TUESDAY_10AM))
+    context = ConversationContext("p", PATIENT, version=7)
+    inbound = InboundMessage("m-z", Channel.SMS, PATIENT, PRACTICE_NUMBER, "STOP", TUESDAY_10AM)
+    result = engine.take_turn(inbound, context)
+    assert result.context.version == 7
+    assert result.context.last_activity == TUESDAY_10AM
+    assert context.opted_out is False
+    assert context.flow_state == {}
+
+
+def test_asking_about_todays_weekday_answers_for_today(practice: PracticeConfig) -> None:
+    thursday_evening = local(2026, 3, 5, 17, 30)
+    result = Conversation(practice, thursday_evening).say("are you open late on thursdays?")
+    assert texts(result).startswith("We're open now until 7pm today.")
+
+
+def test_asking_about_another_weekday_lists_the_week(chat: Conversation) -> None:
+    assert "Sat Dec 26: closed" in texts(chat.say("r u open saturday"))
+
+
+def test_what_to_bring_wins_over_the_word_appointment(chat: Conversation) -> None:
+    result = chat.say("first appt tomorrow, what do i need to bring?")
+    assert "photo ID" in texts(result)
+    assert result.escalations == []

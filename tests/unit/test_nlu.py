@@ -1,0 +1,117 @@
+"""The local intent classifier: the label set, shorthand and typos, practice_info topics, yes/no."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from careline.nlu import INTENTS, classify, parse_yes_no
+from careline.nlu.classifier import BOT_MODEL_PATH, LocalClassifier
+
+
+def test_the_bot_model_defines_exactly_the_label_set() -> None:
+    model = yaml.safe_load(BOT_MODEL_PATH.read_text(encoding="utf-8"))
+    assert set(model["intents"]) == set(INTENTS)
+    for name, spec in model["intents"].items():
+        assert spec["description"], name
+        assert len(spec["utterances"]) >= 5, name
+
+
+def test_a_bot_model_missing_an_intent_is_refused() -> None:
+    model = yaml.safe_load(BOT_MODEL_PATH.read_text(encoding="utf-8"))
+    del model["intents"]["goodbye"]
+    with pytest.raises(ValueError, match="goodbye"):
+        LocalClassifier(model)
+
+
+@pytest.mark.parametrize(
+    ("text", "topic", "period"),
+    [
+        ("hrs", "hours", "today"),
+        ("wat time r u open", "hours", "today"),
+        ("are you open today?", "hours", "today"),
+        ("what are your hours this week", "hours", "week"),
+        ("r u open sat", "hours", "week"),
+        ("open on christmas?", "hours", "week"),
+        ("adress", "address", None),
+        ("where are you located", "address", None),
+        ("wher do i park", "parking", None),
+        ("how do i get to your office", "directions", None),
+        ("what should I bring to my appt", "what_to_bring", None),
+        ("whats ur fax number", "fax", None),
+    ],
+)
+def test_practice_info_topics_through_shorthand_and_typos(text: str, topic: str, period: str | None) -> None:
+    result = classify(text)
+    assert result.intent == "practice_info"
+    assert result.entities.get("topic") == topic
+    assert result.entities.get("period") == period
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("hi", "greeting"),
+        ("hello there", "greeting"),
+        ("thanks bye", "goodbye"),
+        ("talk to a person please", "speak_to_human"),
+        ("PERSON", "speak_to_human"),
+        ("can i make an appt for next week", "appointment_book"),
+        ("hi, i need to schedule a checkup", "appointment_book"),
+        ("need to resched my appt", "appointment_reschedule"),
+        ("cancel my appointment", "appointment_cancel"),
+        ("when is my next appointment", "appointment_status"),
+        ("i need a refil on my inhaler", "refill_request"),
+        ("how much do i owe", "billing_question"),
+        ("do u take medicare", "insurance_question"),
+        ("is it normal to get a fever after a shot", "clinical_question"),
+        ("tell me a joke", "out_of_scope"),
+        ("asdfgh qwerty", "out_of_scope"),
+    ],
+)
+def test_intents(text: str, intent: str) -> None:
+    assert classify(text).intent == intent
+
+
+def test_confidence_is_between_zero_and_one() -> None:
+    for text in ("hours", "zzzz", "I want to talk to a real person right now please"):
+        assert 0.0 <= classify(text).confidence <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("YES", True),
+        ("yes!", True),
+        ("Yeah", True),
+        ("ok", True),
+        ("no", False),
+        ("No thanks.", False),
+        ("maybe", None),
+        ("yes i want to book", None),
+    ],
+)
+def test_yes_no(text: str, answer: bool | None) -> None:
+    assert parse_yes_no(text) is answer
+
+
+def test_classifying_is_fast() -> None:
+    classify("warm up")
+    start = time.perf_counter()
+    for _ in range(100):
+        classify("wat time r u open on saturday")
+    assert (time.perf_counter() - start) / 100 < 0.01
+
+
+def test_importing_the_classifier_loads_nothing_heavy() -> None:
+    # Lambda cold starts: the module must not pull in AWS libraries or read the model at import
+    code = "import sys, careline.nlu; print(any(m.startswith(('boto', 'botocore')) for m in sys.modules))"
+    layers = str(Path(__file__).resolve().parents[2] / "layers")
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={"PYTHONPATH": layers}
+    )
+    assert out.stdout.strip() == "False"
