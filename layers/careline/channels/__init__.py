@@ -1,0 +1,1 @@
+"""Channel adapters: turn a provider's event into Careline's `InboundMessage`."""

@@ -1,0 +1,312 @@
+"""The one composition root: settings from the environment, adapters, engine and service, wired.
+
+A Lambda handler calls `get_runtime()` (built once per container, on first use); the local runtime
+and tests call `install_overrides(...)` first to inject their clock, outbox, config or fakes, and
+`reset_runtime()` to start afresh. Importing this module creates no AWS client and reads no file.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from careline.config import PracticeConfig, load_practice_config
+from careline.conversation.model import InboundMessage
+from careline.errors import ConfigError
+from careline.ports import Clock, ContextStore, EventBus, Messenger, PartyKeys
+
+if TYPE_CHECKING:
+    import boto3
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+    from careline.channels.quarantine import SqsQuarantine
+    from careline.conversation.service import TurnService
+    from careline.store.cipher import FieldCipher
+
+IDEMPOTENCY_FUNCTION = "sms_inbound"
+# SNS plus Lambda async retries can redeliver for hours; a day covers every redelivery path.
+IDEMPOTENCY_EXPIRY_SECONDS = 24 * 60 * 60
+
+
+class Settings(BaseModel):
+    """The environment contract of docs/architecture.md, validated once per container."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    config_path: Path = Field(alias="CARELINE_CONFIG_PATH")
+    table_name: str = Field(alias="CARELINE_TABLE_NAME", min_length=3, max_length=255)
+    kms_key_arn: str = Field(
+        alias="CARELINE_KMS_KEY_ARN", pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/.+$"
+    )
+    hash_secret_arn: str = Field(alias="CARELINE_HASH_SECRET_ARN", min_length=1)
+    event_bus_name: str = Field(alias="CARELINE_EVENT_BUS_NAME", min_length=1)
+    quarantine_queue_url: str = Field(alias="CARELINE_QUARANTINE_QUEUE_URL", pattern=r"^https?://\S+$")
+    messenger: Literal["sms", "outbox"] = Field(default="sms", alias="CARELINE_MESSENGER")
+    origination_identity: str | None = Field(default=None, alias="CARELINE_ORIGINATION_IDENTITY")
+    sms_configuration_set: str | None = Field(default=None, alias="CARELINE_SMS_CONFIGURATION_SET")
+    region: str | None = Field(default=None, alias="AWS_REGION")
+    endpoint_url: str | None = Field(default=None, alias="AWS_ENDPOINT_URL")
+
+    @model_validator(mode="after")
+    def _sms_needs_an_identity(self) -> Settings:
+        if self.messenger == "sms" and not self.origination_identity:
+            raise ValueError("CARELINE_ORIGINATION_IDENTITY is required when CARELINE_MESSENGER=sms")
+        return self
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate the environment; `ConfigError` names each missing or bad variable."""
+        env = dict(os.environ if environ is None else environ)
+        if not env.get("AWS_REGION") and env.get("AWS_DEFAULT_REGION"):
+            env["AWS_REGION"] = env["AWS_DEFAULT_REGION"]
+        # An empty variable is as good as a missing one.
+        values = {k: v for k, v in env.items() if v != ""}
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            problems = []
+            for err in exc.errors(include_input=False, include_url=False):
+                name = ".".join(str(p) for p in err["loc"]) or "environment"
+                message = "is not set" if err["type"] == "missing" else err["msg"]
+                problems.append(f"{name} {message}" if err["loc"] else message)
+            raise ConfigError("invalid Careline environment:\n  " + "\n  ".join(problems)) from None
+
+
+class SystemClock:
+    """The `Clock` port on the system clock, in UTC."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """What the local runtime and tests may inject instead of what `Settings` would build.
+
+    Checked with `is not None`, never truthiness: an empty outbox or event recorder is falsy.
+    """
+
+    clock: Clock | None = None
+    messenger: Messenger | None = None
+    config: PracticeConfig | None = None
+    event_bus: EventBus | None = None
+    store: ContextStore | None = None
+    keys: PartyKeys | None = None
+    cipher: FieldCipher | None = None
+
+
+@dataclass
+class Runtime:
+    """Everything a handler needs, built once per container."""
+
+    settings: Settings
+    config: PracticeConfig
+    clock: Clock
+    messenger: Messenger
+    event_bus: EventBus
+    service: TurnService
+    quarantine: SqsQuarantine
+    idempotency_config: IdempotencyConfig
+    # `service.handle` under Powertools idempotency keyed on the inbound message id.
+    handle_inbound: Callable[[InboundMessage], dict[str, Any]] = field(repr=False)
+
+
+@dataclass
+class LocalLambdaContext:
+    """A minimal Lambda context for calling handlers outside Lambda (local runtime, tests)."""
+
+    function_name: str = "careline-sms-inbound-local"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-west-2:123456789012:function:careline-sms-inbound-local"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_version: str = "$LATEST"
+    log_group_name: str = "/aws/lambda/careline-sms-inbound-local"
+    log_stream_name: str = "local"
+    timeout_millis: int = 30_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.timeout_millis
+
+
+def _session(settings: Settings) -> boto3.session.Session:
+    import boto3
+
+    return boto3.session.Session(region_name=settings.region)
+
+
+def build_turn_service(settings: Settings, overrides: Overrides | None = None) -> TurnService:
+    """The `TurnService` wired from `settings`, with anything in `overrides` used instead."""
+    return _build_parts(settings, overrides or Overrides())[0]
+
+
+def _build_parts(
+    settings: Settings, overrides: Overrides
+) -> tuple[TurnService, PracticeConfig, Clock, Messenger, EventBus]:
+    from careline.conversation.engine import ConversationEngine
+    from careline.conversation.service import TurnService
+
+    config = overrides.config if overrides.config is not None else load_practice_config(settings.config_path)
+    clock: Clock = overrides.clock if overrides.clock is not None else SystemClock()
+    keys = overrides.keys if overrides.keys is not None else _party_keys(settings)
+    store = (
+        overrides.store
+        if overrides.store is not None
+        else _context_store(settings, config, clock, overrides.cipher)
+    )
+    messenger = overrides.messenger if overrides.messenger is not None else _messenger(settings, clock)
+    event_bus = overrides.event_bus if overrides.event_bus is not None else _event_bus(settings)
+    engine = ConversationEngine(config, clock)
+    service = TurnService(engine, store, keys, messenger, event_bus, clock)
+    return service, config, clock, messenger, event_bus
+
+
+def _party_keys(settings: Settings) -> PartyKeys:
+    from careline.store.keys import HmacPartyKeys
+
+    if settings.endpoint_url:
+        # Powertools' default secrets provider ignores our endpoint; give it a client that knows it.
+        from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+        provider = SecretsProvider(
+            boto3_client=_session(settings).client("secretsmanager", endpoint_url=settings.endpoint_url)
+        )
+
+        def fetch(arn: str) -> str:
+            value = provider.get(arn, max_age=3600)
+            return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+        return HmacPartyKeys(settings.hash_secret_arn, fetch_secret=fetch)
+    return HmacPartyKeys(settings.hash_secret_arn)
+
+
+def _context_store(
+    settings: Settings, config: PracticeConfig, clock: Clock, cipher: FieldCipher | None
+) -> ContextStore:
+    from careline.store.cipher import KmsFieldCipher
+    from careline.store.context_store import DynamoContextStore
+
+    return DynamoContextStore(
+        settings.table_name,
+        cipher if cipher is not None else KmsFieldCipher(settings.kms_key_arn),
+        config.deployment.retention_days,
+        clock,
+        region=settings.region,
+        host=settings.endpoint_url,
+    )
+
+
+def _messenger(settings: Settings, clock: Clock) -> Messenger:
+    if settings.messenger == "outbox":
+        from careline.messaging.outbox import OutboxMessenger
+
+        return OutboxMessenger(clock)
+    from careline.messaging.sms import SMS_CLIENT_CONFIG, SmsMessenger
+
+    assert settings.origination_identity  # guaranteed by Settings validation
+    return SmsMessenger(
+        _session(settings).client(
+            "pinpoint-sms-voice-v2", endpoint_url=settings.endpoint_url, config=SMS_CLIENT_CONFIG
+        ),
+        settings.origination_identity,
+        settings.sms_configuration_set,
+    )
+
+
+def _event_bus(settings: Settings) -> EventBus:
+    from careline.events.bus import EventBridgeBus
+
+    return EventBridgeBus(
+        _session(settings).client("events", endpoint_url=settings.endpoint_url), settings.event_bus_name
+    )
+
+
+def build_runtime(settings: Settings, overrides: Overrides | None = None) -> Runtime:
+    """The turn service plus the handler's own adapters: idempotency and the quarantine queue."""
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+
+    from careline.channels.quarantine import SqsQuarantine
+
+    service, config, clock, messenger, event_bus = _build_parts(settings, overrides or Overrides())
+    session = _session(settings)
+    persistence = DynamoDBPersistenceLayer(
+        table_name=settings.table_name,
+        key_attr="pk",
+        sort_key_attr="sk",
+        expiry_attr="expires_at",
+        static_pk_value=f"idempotency#{IDEMPOTENCY_FUNCTION}",
+        boto3_client=session.client("dynamodb", endpoint_url=settings.endpoint_url),
+    )
+    idempotency_config = IdempotencyConfig(
+        event_key_jmespath="message_id",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=IDEMPOTENCY_EXPIRY_SECONDS,
+        hash_function="sha256",
+    )
+
+    @idempotent_function(  # type: ignore[untyped-decorator]
+        data_keyword_argument="inbound",
+        persistence_store=persistence,
+        config=idempotency_config,
+        key_prefix=IDEMPOTENCY_FUNCTION,
+    )
+    def handle_inbound(inbound: InboundMessage) -> dict[str, Any]:
+        return service.handle(inbound)
+
+    def call(inbound: InboundMessage) -> dict[str, Any]:
+        result: dict[str, Any] = handle_inbound(inbound=inbound)
+        return result
+
+    return Runtime(
+        settings=settings,
+        config=config,
+        clock=clock,
+        messenger=messenger,
+        event_bus=event_bus,
+        service=service,
+        quarantine=SqsQuarantine(
+            session.client("sqs", endpoint_url=settings.endpoint_url),
+            settings.quarantine_queue_url,
+            source=IDEMPOTENCY_FUNCTION,
+        ),
+        idempotency_config=idempotency_config,
+        handle_inbound=call,
+    )
+
+
+_lock = threading.Lock()
+_runtime: Runtime | None = None
+_overrides: Overrides | None = None
+
+
+def get_runtime() -> Runtime:
+    """The container's runtime, built on first use from the environment and installed overrides."""
+    global _runtime
+    with _lock:
+        if _runtime is None:
+            _runtime = build_runtime(Settings.from_env(), _overrides)
+        return _runtime
+
+
+def install_overrides(overrides: Overrides | None) -> None:
+    """Use `overrides` for the next runtime built (the cached one is dropped)."""
+    global _overrides, _runtime
+    with _lock:
+        _overrides = overrides
+        _runtime = None
+
+
+def reset_runtime() -> None:
+    """Forget the cached runtime and any installed overrides (tests, local stack restarts)."""
+    install_overrides(None)

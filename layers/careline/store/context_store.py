@@ -1,0 +1,260 @@
+"""`DynamoContextStore`: the `ContextStore` port over the single table, PHI encrypted per field."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.expressions.condition import Condition
+from pynamodb.transactions import TransactWrite
+
+from careline.conversation.model import (
+    Channel,
+    ConversationContext,
+    EscalationRequest,
+    TimelineEntry,
+    TimelineKind,
+)
+from careline.errors import ConcurrentTurnError
+from careline.observability import logger
+from careline.ports import Clock
+from careline.store.cipher import FieldCipher
+from careline.store.models import (
+    CONTEXT_SK,
+    ESCALATION_PREFIX,
+    QUEUE_PREFIX,
+    TIMELINE_PREFIX,
+    ContextItem,
+    EscalationItem,
+    TableModels,
+    TimelineItem,
+    bind_models,
+    party_pk,
+)
+
+
+def instant_key(at: datetime) -> str:
+    """A fixed-width UTC instant that sorts lexicographically in time order."""
+    if at.tzinfo is None:
+        raise ValueError("naive datetime: Careline stores timezone-aware instants only")
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def timeline_sk(at: datetime, version: int, index: int) -> str:
+    """`TL#<instant>#<seq>`; seq is the turn's context version and the entry's place in the turn.
+
+    Two turns at the same instant (a frozen local clock) still get distinct keys, in turn order,
+    and a replayed turn produces the very same keys, which the write refuses.
+    """
+    return f"{TIMELINE_PREFIX}{instant_key(at)}#{version:010d}-{index:03d}"
+
+
+def escalation_sk(at: datetime, escalation_id: str) -> str:
+    return f"{ESCALATION_PREFIX}{instant_key(at)}#{escalation_id}"
+
+
+class DynamoContextStore:
+    """The `ContextStore` port: one GetItem to load, one TransactWriteItems to save a turn.
+
+    `retention_days` sets the `expires_at` TTL of every item written (renewed on each save for the
+    context). `clock` supplies "now" for the TTL so the local runtime's clock governs it too.
+    """
+
+    def __init__(
+        self,
+        table_name: str,
+        cipher: FieldCipher,
+        retention_days: int,
+        clock: Clock,
+        *,
+        region: str | None = None,
+        host: str | None = None,
+    ) -> None:
+        self._models: TableModels = bind_models(table_name, region=region, host=host)
+        self._cipher = cipher
+        self._retention = timedelta(days=retention_days)
+        self._clock = clock
+        self._region = region
+        self._host = host
+
+    # -- reads -------------------------------------------------------------------------------------
+
+    def load(self, party_id: str) -> ConversationContext | None:
+        """The party's context (PHI decrypted), or None if Careline has never saved one."""
+        try:
+            item = self._models.context.get(party_pk(party_id), CONTEXT_SK, consistent_read=True)
+        except DoesNotExist:
+            return None
+        return self._context_from_item(party_id, item)
+
+    def timeline(self, party_id: str, limit: int | None = None) -> list[TimelineEntry]:
+        """The party's timeline, oldest first, in one query (`limit` keeps the most recent N)."""
+        condition = self._models.timeline.sk.startswith(TIMELINE_PREFIX)
+        items = list(
+            self._models.timeline.query(
+                party_pk(party_id),
+                condition,
+                scan_index_forward=limit is None,
+                limit=limit,
+                consistent_read=True,
+            )
+        )
+        if limit is not None:
+            items.reverse()
+        return [self._entry_from_item(party_id, item) for item in items]
+
+    # -- the one write of a turn -------------------------------------------------------------------
+
+    def save_turn(
+        self,
+        context: ConversationContext,
+        entries: Sequence[TimelineEntry],
+        escalations: Sequence[EscalationRequest] = (),
+    ) -> None:
+        """Write context, timeline entries and escalations in one transaction.
+
+        The context is written only if its stored version still equals `context.version` (or, for
+        a new party, if none is stored); on success `context.version` is advanced by one. Raises
+        `ConcurrentTurnError` when another turn got there first.
+        """
+        expires_at = self._clock.now() + self._retention
+        pk = party_pk(context.party_id)
+        new_version = context.version + 1
+        ctx_item = self._context_item(context, new_version, expires_at)
+        ctx_condition: Condition
+        if context.version == 0:
+            ctx_condition = self._models.context.pk.does_not_exist()
+        else:
+            ctx_condition = self._models.context.version == context.version
+
+        connection = Connection(region=self._region, host=self._host)
+        try:
+            with TransactWrite(connection=connection) as transaction:
+                transaction.save(ctx_item, condition=ctx_condition)
+                for index, entry in enumerate(entries):
+                    item = self._timeline_item(pk, context.party_id, entry, new_version, index, expires_at)
+                    transaction.save(item, condition=self._models.timeline.sk.does_not_exist())
+                for escalation in escalations:
+                    esc_item = self._escalation_item(pk, context.party_id, escalation, expires_at)
+                    transaction.save(esc_item, condition=self._models.escalation.sk.does_not_exist())
+        except TransactWriteError as exc:
+            reasons = [r.code if r else None for r in exc.cancellation_reasons]
+            if "ConditionalCheckFailed" in reasons:
+                logger.warning(
+                    "turn save refused",
+                    extra={"version": context.version, "cancellation_reasons": reasons},
+                )
+                raise ConcurrentTurnError(
+                    f"context version {context.version} moved, or this turn was already saved"
+                ) from None
+            raise
+        context.version = new_version
+
+    # -- item <-> domain ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _enc_context(party_id: str, sk: str, field: str) -> dict[str, str]:
+        return {"party": party_id, "item": sk, "field": field}
+
+    def _context_item(self, context: ConversationContext, version: int, expires_at: datetime) -> ContextItem:
+        enc = self._cipher.encrypt
+        return self._models.context(
+            pk=party_pk(context.party_id),
+            sk=CONTEXT_SK,
+            phone_enc=enc(context.phone, self._enc_context(context.party_id, CONTEXT_SK, "phone")),
+            flow_state_enc=(
+                enc(context.flow_state, self._enc_context(context.party_id, CONTEXT_SK, "flow_state"))
+                if context.flow_state
+                else None
+            ),
+            opted_out=context.opted_out,
+            opted_out_at=context.opted_out_at,
+            active_flow=context.active_flow,
+            failed_understandings=context.failed_understandings,
+            escalation_open=context.escalation_open,
+            last_activity=context.last_activity,
+            version=version,
+            expires_at=expires_at,
+        )
+
+    def _context_from_item(self, party_id: str, item: ContextItem) -> ConversationContext:
+        dec = self._cipher.decrypt
+        flow_state: dict[str, Any] = {}
+        if item.flow_state_enc:
+            flow_state = dec(item.flow_state_enc, self._enc_context(party_id, CONTEXT_SK, "flow_state"))
+        return ConversationContext(
+            party_id=party_id,
+            phone=dec(item.phone_enc, self._enc_context(party_id, CONTEXT_SK, "phone")),
+            opted_out=bool(item.opted_out),
+            opted_out_at=item.opted_out_at,
+            active_flow=item.active_flow,
+            flow_state=flow_state,
+            failed_understandings=int(item.failed_understandings),
+            escalation_open=bool(item.escalation_open),
+            last_activity=item.last_activity,
+            version=int(item.version),
+        )
+
+    def _timeline_item(
+        self,
+        pk: str,
+        party_id: str,
+        entry: TimelineEntry,
+        version: int,
+        index: int,
+        expires_at: datetime,
+    ) -> TimelineItem:
+        sk = timeline_sk(entry.at, version, index)
+        return self._models.timeline(
+            pk=pk,
+            sk=sk,
+            at=entry.at,
+            kind=entry.kind.value,
+            channel=entry.channel.value,
+            text_enc=(
+                self._cipher.encrypt(entry.text, self._enc_context(party_id, sk, "text"))
+                if entry.text is not None
+                else None
+            ),
+            event=entry.event,
+            data=entry.data or None,
+            expires_at=expires_at,
+        )
+
+    def _entry_from_item(self, party_id: str, item: TimelineItem) -> TimelineEntry:
+        text = None
+        if item.text_enc is not None:
+            text = self._cipher.decrypt(item.text_enc, self._enc_context(party_id, item.sk, "text"))
+        return TimelineEntry(
+            at=item.at,
+            kind=TimelineKind(item.kind),
+            channel=Channel(item.channel),
+            text=text,
+            event=item.event,
+            data=dict(item.data or {}),
+        )
+
+    def _escalation_item(
+        self, pk: str, party_id: str, escalation: EscalationRequest, expires_at: datetime
+    ) -> EscalationItem:
+        sk = escalation_sk(escalation.created_at, escalation.escalation_id)
+        status = "open"
+        return self._models.escalation(
+            pk=pk,
+            sk=sk,
+            escalation_id=escalation.escalation_id,
+            party_id=party_id,
+            reason=escalation.reason.value,
+            urgency=escalation.urgency.value,
+            queue=escalation.queue.value,
+            status=status,
+            channel=escalation.channel.value,
+            created_at=escalation.created_at,
+            summary_enc=self._cipher.encrypt(escalation.summary, self._enc_context(party_id, sk, "summary")),
+            gsi1pk=f"{QUEUE_PREFIX}{escalation.queue.value}",
+            gsi1sk=f"{status}#{instant_key(escalation.created_at)}",
+            expires_at=expires_at,
+        )
