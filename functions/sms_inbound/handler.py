@@ -26,7 +26,7 @@ def _park(runtime: Runtime, record: Any, reason: str) -> None:
 @logger.inject_lambda_context(log_event=False, clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Handle one SNS delivery; returns counts and the turns' summaries (no PHI)."""
     runtime = get_runtime()
     runtime.idempotency_config.register_lambda_context(context)

@@ -74,7 +74,7 @@ class HandlerHarness:
     def invoke(self, event: Any) -> dict[str, Any]:
         from careline.composition import LocalLambdaContext
 
-        result: dict[str, Any] = self.handler.lambda_handler(event, LocalLambdaContext())
+        result: dict[str, Any] = self.handler.handler(event, LocalLambdaContext())
         return result
 
     def replies(self) -> list[str]:
