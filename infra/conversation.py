@@ -1,0 +1,101 @@
+"""The inbound SMS turn: `functions/sms_inbound`, fed by the inbound topic, with its DLQ."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.data import ConversationStore
+from infra.events import DomainEventBus
+from infra.function import CarelineFunction
+from infra.layers import CarelineLayers
+from infra.messaging import SmsChannel
+
+# A practice's inbound SMS rate is low; a cap keeps a flood (or a loop) from exhausting the
+# account's concurrency. Throttled SNS deliveries wait in Lambda's async queue (up to 6 h), so a
+# burst is delayed, never dropped.
+SMS_INBOUND_CONCURRENCY = 5
+
+_TABLE_ACTIONS = [
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",
+]
+
+
+class SmsConversation(Construct):
+    """`sms_inbound` subscribed to the inbound topic; async failures and unparseable events land
+    on one CMK-encrypted queue (the function's DLQ, also its quarantine queue)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        key: kms.IKey,
+        store: ConversationStore,
+        events: DomainEventBus,
+        sms: SmsChannel,
+        layers: CarelineLayers,
+        log_retention_days: int,
+    ) -> None:
+        super().__init__(scope, construct_id)
+
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            # Reused data keys keep KMS calls (and cost) down for a queue that is rarely written.
+            data_key_reuse=cdk.Duration.hours(1),
+            enforce_ssl=True,
+            retention_period=cdk.Duration.days(14),
+        )
+        self.handler = CarelineFunction(
+            self,
+            "SmsInbound",
+            name="sms_inbound",
+            description="One inbound SMS turn: opt-out keywords, safety, dialog, reply",
+            layers=layers,
+            key=key,
+            log_retention_days=log_retention_days,
+            reserved_concurrency=SMS_INBOUND_CONCURRENCY,
+            environment={
+                "CARELINE_TABLE_NAME": store.table.table_name,
+                "CARELINE_KMS_KEY_ARN": key.key_arn,
+                "CARELINE_HASH_SECRET_ARN": store.hash_secret.secret_arn,
+                "CARELINE_EVENT_BUS_NAME": events.bus.event_bus_name,
+                "CARELINE_QUARANTINE_QUEUE_URL": self.dead_letter_queue.queue_url,
+                "CARELINE_ORIGINATION_IDENTITY": sms.origination_identity,
+                "CARELINE_SMS_CONFIGURATION_SET": sms.configuration_set_name,
+                "CARELINE_MESSENGER": "sms",
+            },
+        )
+        fn = self.handler
+        # The DLQ is set on the L1 so Lambda's own grant helper (which adds kms:ReEncrypt* and
+        # kms:GenerateDataKey*) stays out of the role; the exact statements are granted below.
+        cfn_function = fn.function.node.default_child
+        assert isinstance(cfn_function, lambda_.CfnFunction)
+        cfn_function.dead_letter_config = lambda_.CfnFunction.DeadLetterConfigProperty(
+            target_arn=self.dead_letter_queue.queue_arn
+        )
+        fn.function.configure_async_invoke(retry_attempts=2, max_event_age=cdk.Duration.hours(6))
+
+        fn.allow(_TABLE_ACTIONS, [store.table.table_arn, *store.index_arns])
+        fn.allow(["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"], [key.key_arn])
+        fn.allow(["secretsmanager:GetSecretValue"], [store.hash_secret.secret_arn])
+        fn.allow(["events:PutEvents"], [events.bus.event_bus_arn])
+        fn.allow(["sqs:SendMessage"], [self.dead_letter_queue.queue_arn])
+        fn.allow(["sms-voice:SendTextMessage"], sms.send_resources)
+
+        fn.function.add_event_source(event_sources.SnsEventSource(sms.inbound_topic))

@@ -1,0 +1,38 @@
+"""Synthesize the Careline app once per session: a practice with a new number, one bringing its own."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+# Node 20's end-of-life banner would otherwise be printed by every jsii start.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+from tests.infra.synthesis import (
+    ALARM_EMAIL,
+    BROUGHT_POOL_ID,
+    Synthesized,
+    synthesize,
+    write_practice_config,
+)
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The practice that lets the stack request a new toll-free number."""
+    root = tmp_path_factory.mktemp("synth-new-number")
+    config_path = write_practice_config(root / "practice.yaml", alarm_email=None)
+    return synthesize(config_path, root / "cdk.out")
+
+
+@pytest.fixture(scope="session")
+def synth_brought_number(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """A practice that brings its own End User Messaging pool and wants alarm e-mails."""
+    root = tmp_path_factory.mktemp("synth-brought-number")
+    config_path = write_practice_config(
+        root / "practice.yaml",
+        alarm_email=ALARM_EMAIL,
+        sms={"existing_origination_identity": BROUGHT_POOL_ID},
+    )
+    return synthesize(config_path, root / "cdk.out")
