@@ -1,0 +1,83 @@
+"""The `careline` command: `local`, `chat` and `scenario run`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from careline_local.paths import PRACTICE_CONFIG
+from careline_local.scenario_model import E164
+
+
+def _e164(value: str) -> str:
+    if not E164.match(value):
+        raise argparse.ArgumentTypeError("use an E.164 number, like +15035550142")
+    return value
+
+
+def _port(value: str) -> int:
+    port = int(value)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError("a port is 0..65535 (0 picks a free one)")
+    return port
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="careline", description="Careline's developer commands.")
+    commands = root.add_subparsers(dest="command", required=True)
+
+    local = commands.add_parser("local", help="run Careline locally on 127.0.0.1 until Ctrl-C")
+    local.add_argument("--port", type=_port, default=8080, help="gateway port (default 8080; 0 = any free)")
+    local.add_argument("--no-fhir", action="store_true", help="do not start the FHIR dev server")
+    local.add_argument("--config", type=Path, default=PRACTICE_CONFIG, help="practice configuration YAML")
+
+    chat = commands.add_parser("chat", help="text the local runtime from this terminal")
+    chat.add_argument("--phone", type=_e164, required=True, help="the number to text from (E.164)")
+    chat.add_argument("--url", default="http://127.0.0.1:8080", help="the local gateway")
+
+    scenario = commands.add_parser("scenario", help="conversation scenarios")
+    scenario_commands = scenario.add_subparsers(dest="scenario_command", required=True)
+    run = scenario_commands.add_parser("run", help="run YAML scenarios (files or folders)")
+    run.add_argument("paths", nargs="+", type=Path, help="scenario files or folders of *.yaml")
+    run.add_argument("--config", type=Path, default=PRACTICE_CONFIG, help="practice configuration YAML")
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.command == "local":
+        from careline.errors import ConfigError
+
+        from careline_local.runtime import LocalOptions, run_local
+
+        try:
+            return run_local(LocalOptions(port=args.port, fhir=not args.no_fhir, config_path=args.config))
+        except ConfigError as exc:
+            print(f"careline local: {exc}", file=sys.stderr)
+            return 2
+        except OSError as exc:
+            print(f"careline local: {exc} (is port {args.port} in use? try --port)", file=sys.stderr)
+            return 1
+    if args.command == "chat":
+        from careline_local.chat import chat
+
+        return chat(args.phone, args.url)
+    if args.command == "scenario":
+        from careline_local.logs import setup_logging
+        from careline_local.scenario_model import ScenarioError
+        from careline_local.scenarios import run_scenarios
+
+        setup_logging("scenarios.log", console=False)
+        try:
+            results = run_scenarios(args.paths, config_path=args.config)
+        except ScenarioError as exc:
+            print(f"careline scenario run: {exc}", file=sys.stderr)
+            return 2
+        return 0 if all(r.passed for r in results) else 1
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

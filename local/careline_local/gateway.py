@@ -1,0 +1,210 @@
+"""The local gateway: the patient-phone page and a small JSON API over one `LocalStack`.
+
+Loopback only. Request logs carry the method, the path without its query, the status and the
+time taken: never a body, so no message text or phone number reaches a log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import traceback
+from datetime import datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from careline_local.clock import DurationError, parse_duration, parse_instant
+from careline_local.jobs import UnknownJobError
+from careline_local.scenario_model import E164
+from careline_local.stack import LocalStack
+
+log = logging.getLogger("careline_local.gateway")
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_TEXT_CHARS = 1600  # End User Messaging's limit for one inbound message
+STATIC_TYPES = {
+    "index.html": "text/html; charset=utf-8",
+    "app.js": "text/javascript; charset=utf-8",
+    "style.css": "text/css; charset=utf-8",
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: HTTPStatus, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat()
+
+
+class GatewayHandler(BaseHTTPRequestHandler):
+    server_version = "CarelineLocal/1"
+    stack: ClassVar[LocalStack]
+    demo_patients: ClassVar[list[dict[str, str]]] = []
+
+    # -- plumbing ----------------------------------------------------------------------------------
+
+    def log_message(self, format: str, *args: Any) -> None:
+        # BaseHTTPRequestHandler logs the raw request line (with any query string); we log our own.
+        pass
+
+    def _send_json(self, status: HTTPStatus, body: Any) -> None:
+        payload = json.dumps(body).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _send_static(self, name: str) -> None:
+        content_type = STATIC_TYPES.get(name)
+        if content_type is None:
+            raise ApiError(HTTPStatus.NOT_FOUND, "not found")
+        payload = resources.files("careline_local").joinpath("web", name).read_bytes()
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("Content-Security-Policy", "default-src 'self'")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _json_body(self) -> dict[str, Any]:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            raise ApiError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "request body too large")
+        raw = self.rfile.read(length) if length else b"{}"
+        try:
+            body = json.loads(raw or b"{}")
+        except json.JSONDecodeError:
+            raise ApiError(HTTPStatus.BAD_REQUEST, "the body must be JSON") from None
+        if not isinstance(body, dict):
+            raise ApiError(HTTPStatus.BAD_REQUEST, "the body must be a JSON object")
+        return body
+
+    def _dispatch(self, method: str) -> None:
+        started = time.monotonic()
+        path = urlsplit(self.path).path
+        status = HTTPStatus.INTERNAL_SERVER_ERROR
+        try:
+            status = self._route(method, path)
+        except ApiError as exc:
+            status = exc.status
+            self._send_json(status, {"error": str(exc)})
+        except Exception as exc:  # noqa: BLE001 - any failure becomes a 500, never a dead gateway
+            # The exception's text may quote a message or a number: log its type and frames only.
+            frames = "".join(traceback.format_tb(exc.__traceback__))
+            log.error("request failed: %s %s: %s\n%s", method, path, type(exc).__name__, frames)
+            self._send_json(status, {"error": "internal error; see the local runtime's log"})
+        finally:
+            # The page polls with GETs every few seconds; those stay out of the console unless they fail.
+            level = logging.DEBUG if method == "GET" and status < 400 else logging.INFO
+            log.log(level, "%s %s %d %.0fms", method, path, status, (time.monotonic() - started) * 1000)
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    # -- routes ------------------------------------------------------------------------------------
+
+    def _route(self, method: str, path: str) -> HTTPStatus:
+        stack = self.stack
+        ok = HTTPStatus.OK
+        if method == "GET" and path in {"/", "/index.html"}:
+            self._send_static("index.html")
+        elif method == "GET" and path.startswith("/static/"):
+            self._send_static(path.removeprefix("/static/"))
+        elif method == "GET" and path == "/api/health":
+            self._send_json(ok, stack.health())
+        elif method == "POST" and path == "/api/sms":
+            self._send_json(ok, self._post_sms(self._json_body()))
+        elif method == "GET" and path == "/api/sms/outbound":
+            self._send_json(ok, {"messages": [m.to_json() for m in stack.outbox()]})
+        elif method == "GET" and path == "/api/clock":
+            self._send_json(ok, stack.clock_json())
+        elif method == "POST" and path == "/api/clock":
+            self._send_json(ok, self._post_clock(self._json_body()))
+        elif method == "GET" and path == "/api/jobs":
+            self._send_json(ok, {"jobs": stack.job_names()})
+        elif method == "POST" and path.startswith("/api/jobs/"):
+            self._send_json(ok, self._post_job(path.removeprefix("/api/jobs/")))
+        elif method == "GET" and path == "/api/escalations":
+            self._send_json(ok, {"escalations": [e.to_json() for e in stack.escalations()]})
+        elif method == "GET" and path == "/api/demo-patients":
+            self._send_json(ok, {"patients": self.demo_patients})
+        else:
+            raise ApiError(HTTPStatus.NOT_FOUND, f"no route {method} {path}")
+        return ok
+
+    def _post_sms(self, body: dict[str, Any]) -> dict[str, Any]:
+        sender, text = body.get("from"), body.get("text")
+        if not isinstance(sender, str) or not E164.match(sender):
+            raise ApiError(HTTPStatus.BAD_REQUEST, "`from` must be an E.164 number, like +15035550142")
+        if not isinstance(text, str) or not text.strip():
+            raise ApiError(HTTPStatus.BAD_REQUEST, "`text` must be a non-empty string")
+        if len(text) > MAX_TEXT_CHARS:
+            raise ApiError(HTTPStatus.BAD_REQUEST, f"`text` is longer than {MAX_TEXT_CHARS} characters")
+        outcome = self.stack.send_sms(sender, text)
+        return {
+            "replies": [m.to_json() for m in outcome.replies_to(sender)],
+            "escalations": [e.to_json() for e in outcome.escalations],
+        }
+
+    def _post_clock(self, body: dict[str, Any]) -> dict[str, Any]:
+        if set(body) - {"advance", "set"} or len(body) != 1:
+            raise ApiError(HTTPStatus.BAD_REQUEST, 'give one of {"advance": "2h"} or {"set": "<ISO time>"}')
+        try:
+            if "advance" in body:
+                self.stack.clock.advance(parse_duration(str(body["advance"])))
+            else:
+                self.stack.clock.set(parse_instant(str(body["set"])))
+        except (DurationError, ValueError) as exc:
+            raise ApiError(HTTPStatus.BAD_REQUEST, str(exc)) from None
+        log.info("clock now %s", _iso(self.stack.clock.now()))
+        return self.stack.clock_json()
+
+    def _post_job(self, name: str) -> dict[str, Any]:
+        try:
+            report, outcome = self.stack.run_job(name)
+        except UnknownJobError as exc:
+            raise ApiError(HTTPStatus.NOT_FOUND, str(exc)) from None
+        return {
+            **report.to_json(),
+            "sent": [m.to_json() for m in outcome.sent],
+            "escalations": [e.to_json() for e in outcome.escalations],
+        }
+
+
+class Gateway:
+    """The HTTP server in a background thread; `stop()` shuts it down and closes the socket."""
+
+    def __init__(self, stack: LocalStack, port: int, demo_patients: list[dict[str, str]]) -> None:
+        handler = type(
+            "BoundGatewayHandler", (GatewayHandler,), {"stack": stack, "demo_patients": demo_patients}
+        )
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="gateway", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)

@@ -1,0 +1,82 @@
+"""Scheduled jobs the local runtime runs on demand, by name, against its local clock.
+
+In AWS these run on EventBridge Scheduler or DynamoDB itself; locally `POST /api/jobs/<name>` and a
+scenario's `run_job` call them. Later issues register reminders and risk scoring here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from careline_local.aws import LocalResources, scan_items, session
+from careline_local.clock import LocalClock
+
+
+class JobHost(Protocol):
+    """What a job may use of the local stack."""
+
+    @property
+    def resources(self) -> LocalResources: ...
+
+    @property
+    def clock(self) -> LocalClock: ...
+
+
+class UnknownJobError(KeyError):
+    def __str__(self) -> str:
+        return f"unknown job {self.args[0]!r} (jobs: {', '.join(job_names())})"
+
+
+@dataclass(frozen=True)
+class JobReport:
+    name: str
+    summary: str
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"job": self.name, "summary": self.summary, "counts": self.counts}
+
+
+Job = Callable[[JobHost], JobReport]
+_JOBS: dict[str, Job] = {}
+
+
+def job(name: str) -> Callable[[Job], Job]:
+    """Register a scheduled job under `name`."""
+
+    def register(fn: Job) -> Job:
+        _JOBS[name] = fn
+        return fn
+
+    return register
+
+
+def job_names() -> list[str]:
+    return sorted(_JOBS)
+
+
+def get_job(name: str) -> Job:
+    try:
+        return _JOBS[name]
+    except KeyError:
+        raise UnknownJobError(name) from None
+
+
+@job("expire_ttl")
+def expire_ttl(host: JobHost) -> JobReport:
+    """Delete items whose `expires_at` has passed by the local clock: DynamoDB TTL does not run in moto."""
+    resources = host.resources
+    now = int(host.clock.now().timestamp())
+    expired = scan_items(
+        resources.region,
+        resources.table_name,
+        FilterExpression="expires_at <= :now",
+        ExpressionAttributeValues={":now": {"N": str(now)}},
+        ProjectionExpression="pk, sk",
+    )
+    client = session(resources.region).client("dynamodb")
+    for item in expired:
+        client.delete_item(TableName=resources.table_name, Key={"pk": item["pk"], "sk": item["sk"]})
+    return JobReport("expire_ttl", f"deleted {len(expired)} expired items", {"deleted": len(expired)})

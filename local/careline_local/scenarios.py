@@ -1,0 +1,348 @@
+"""`careline scenario run`: each YAML scenario against a fresh in-process local stack.
+
+Per scenario: a fresh moto (`mock_aws`), fresh resources, the local clock at the scenario's
+`clock`, the practice timezone overridden by the scenario's `timezone`, and one shared FHIR dev
+server reset and seeded with the scenario's practitioners, slots and patients. Steps run in order;
+a scenario stops at its first failing step, since later steps would run from the wrong state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from careline.config import PracticeConfig, load_practice_config
+from moto import mock_aws
+
+from careline_local.aws import (
+    apply_environment,
+    aws_environment,
+    careline_environment,
+    provision,
+    restore_environment,
+)
+from careline_local.clock import LocalClock, parse_duration
+from careline_local.fhir import (
+    FhirClient,
+    FhirDevServer,
+    find_appointments,
+    reset,
+    seed_scenario,
+)
+from careline_local.jobs import job_names
+from careline_local.paths import PRACTICE_CONFIG
+from careline_local.scenario_model import (
+    Expect,
+    Scenario,
+    ScenarioError,
+    Step,
+    load_scenario,
+    scenario_files,
+)
+from careline_local.stack import LocalStack, Outcome
+
+VOICE_NOT_AVAILABLE = "voice channel not available yet"
+
+
+@dataclass(frozen=True)
+class StepFailure:
+    index: int
+    step: str
+    expectation: str
+    happened: str
+
+
+@dataclass
+class ScenarioResult:
+    name: str
+    source: Path
+    failures: list[StepFailure] = field(default_factory=list)
+    error: str | None = None  # the file did not validate or the stack could not start
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures and self.error is None
+
+
+def needs_fhir(scenario: Scenario) -> bool:
+    return bool(scenario.practitioners or scenario.slots or scenario.patients)
+
+
+def practice_for(scenario: Scenario, config: PracticeConfig) -> PracticeConfig:
+    """The practice config with the scenario's timezone, if it names one."""
+    if scenario.timezone is None:
+        return config
+    practice = config.practice.model_copy(update={"timezone": scenario.timezone})
+    return config.model_copy(update={"practice": practice})
+
+
+@contextlib.contextmanager
+def scenario_stack(
+    scenario: Scenario, config: PracticeConfig, config_path: Path, fhir_base_url: str | None
+) -> Iterator[LocalStack]:
+    """A fresh in-process stack for one scenario; the environment is restored afterwards."""
+    region = config.deployment.region
+    # A leftover endpoint (say, from a shell running `careline local`) would bypass mock_aws.
+    saved = apply_environment(aws_environment(region))
+    saved_endpoint = os.environ.pop("AWS_ENDPOINT_URL", None)
+    try:
+        with mock_aws():
+            resources = provision(region)
+            saved.update(
+                apply_environment(
+                    careline_environment(
+                        resources, config_path=str(config_path), origination_identity=config.practice.phone
+                    )
+                )
+            )
+            stack = LocalStack(
+                resources=resources,
+                clock=LocalClock(scenario.clock),
+                config=practice_for(scenario, config),
+                fhir_base_url=fhir_base_url,
+            )
+            try:
+                yield stack
+            finally:
+                stack.close()
+    finally:
+        restore_environment(saved)
+        if saved_endpoint is not None:
+            os.environ["AWS_ENDPOINT_URL"] = saved_endpoint
+
+
+class FhirForScenarios:
+    """One FHIR dev server for a whole run, started on first need, reset and seeded per scenario."""
+
+    def __init__(self) -> None:
+        self._server: FhirDevServer | None = None
+        self._client: FhirClient | None = None
+
+    def prepare(self, scenario: Scenario, timezone: str) -> str | None:
+        """Reset the server and seed `scenario`'s people and slots; returns the FHIR base URL."""
+        if self._client is None:
+            if not needs_fhir(scenario):
+                return None
+            self._server = FhirDevServer(port=0)
+            self._server.start()
+            self._client = self._server.client()
+        reset(self._client)
+        data = scenario.model_dump(
+            mode="json", by_alias=True, exclude_none=True, include={"practitioners", "slots", "patients"}
+        )
+        seed_scenario(self._client, data, timezone)
+        return self._client.base_url
+
+    def appointments(self, patient_id: str) -> list[dict[str, Any]]:
+        return find_appointments(self._client, patient_id) if self._client else []
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+        if self._server is not None:
+            self._server.stop()
+        self._server = self._client = None
+
+
+class StepFailed(Exception):
+    """An expectation did not hold; carries what was expected and what happened."""
+
+    def __init__(self, expectation: str, happened: str) -> None:
+        super().__init__(expectation)
+        self.expectation = expectation
+        self.happened = happened
+
+
+def _quote_all(texts: Iterable[str]) -> str:
+    quoted = [repr(t) for t in texts]
+    return "; ".join(quoted) if quoted else "nothing"
+
+
+class ScenarioRun:
+    """The steps of one scenario against its stack: act, then check what the step said to expect."""
+
+    def __init__(self, scenario: Scenario, stack: LocalStack, fhir: FhirForScenarios) -> None:
+        self.scenario = scenario
+        self.stack = stack
+        self.fhir = fhir
+        self.last_action: Step | None = None
+        self.last_outcome = Outcome(sent=[], escalations=[])
+
+    def run(self) -> list[StepFailure]:
+        for index, step in enumerate(self.scenario.steps):
+            try:
+                self.act(step)
+                if step.expect is not None:
+                    self.check(step.expect)
+            except StepFailed as failed:
+                return [StepFailure(index, step.describe(), failed.expectation, failed.happened)]
+            except Exception as exc:  # noqa: BLE001 - a crash is this scenario's failure, not the run's
+                happened = f"{type(exc).__name__}: {exc}"
+                return [StepFailure(index, step.describe(), "the step to run", happened)]
+        return []
+
+    # -- actions -----------------------------------------------------------------------------------
+
+    def act(self, step: Step) -> None:
+        if step.action is None:
+            return  # an expect-only step looks at the previous action's outcome
+        self.last_action = step
+        self.last_outcome = Outcome(sent=[], escalations=[])
+        if step.say is not None:
+            if step.channel == "voice":
+                raise StepFailed(f"a voice turn: {step.say!r}", VOICE_NOT_AVAILABLE)
+            assert step.from_ is not None  # validated: a `say` step has `from`
+            self.last_outcome = self.stack.send_sms(self.scenario.phone_of(step.from_), step.say)
+        elif step.advance is not None:
+            self.stack.clock.advance(parse_duration(step.advance))
+        elif step.run_job is not None:
+            _report, self.last_outcome = self.stack.run_job(step.run_job)
+
+    # -- expectations ------------------------------------------------------------------------------
+
+    def _who(self, phone: str) -> str:
+        return self.scenario.name_of(phone)
+
+    def _sent_summary(self) -> str:
+        return _quote_all(f"to {self._who(m.to)}: {m.text}" for m in self.last_outcome.sent)
+
+    def _escalation_summary(self) -> str:
+        created = self.last_outcome.escalations
+        if not created:
+            return "no escalation was created"
+        listed = "; ".join(", ".join(f"{k}={v}" for k, v in e.fields().items()) for e in created)
+        return f"escalations created: {listed}"
+
+    def _replies(self) -> list[str]:
+        action = self.last_action
+        if action is None or action.from_ is None:
+            return []
+        sender = self.scenario.phone_of(action.from_)
+        return [m.text for m in self.last_outcome.replies_to(sender)]
+
+    def check(self, expect: Expect) -> None:
+        self._check_reply(expect)
+        self._check_sms(expect)
+        self._check_escalations(expect)
+        self._check_state(expect)
+
+    def _check_reply(self, expect: Expect) -> None:
+        replies = self._replies()
+        joined = "\n".join(replies)
+        if expect.reply is not None and not re.search(expect.reply, joined):
+            happened = f"replies: {_quote_all(replies)}" if replies else "no reply was sent"
+            raise StepFailed(f"reply matching /{expect.reply}/", happened)
+        if expect.not_reply is not None and re.search(expect.not_reply, joined):
+            raise StepFailed(f"no reply matching /{expect.not_reply}/", f"replies: {_quote_all(replies)}")
+
+    def _check_sms(self, expect: Expect) -> None:
+        sent = self.last_outcome.sent
+        for wanted in expect.sms_sent:
+            phone = self.scenario.phone_of(wanted.to)
+            matching = [
+                m
+                for m in sent
+                if m.to == phone and (wanted.matches is None or re.search(wanted.matches, m.text))
+            ]
+            if not matching:
+                pattern = f" matching /{wanted.matches}/" if wanted.matches else ""
+                raise StepFailed(f"an SMS to {wanted.to}{pattern}", f"SMS sent: {self._sent_summary()}")
+        for unwanted in expect.no_sms_sent:
+            if unwanted.to is None:
+                if sent:
+                    raise StepFailed("no SMS at all", f"SMS sent: {self._sent_summary()}")
+                continue
+            phone = self.scenario.phone_of(unwanted.to)
+            if any(m.to == phone for m in sent):
+                raise StepFailed(f"no SMS to {unwanted.to}", f"SMS sent: {self._sent_summary()}")
+
+    def _check_escalations(self, expect: Expect) -> None:
+        created = self.last_outcome.escalations
+        for wanted in expect.escalation:
+            given = wanted.given()
+            if not any(given.items() <= e.fields().items() for e in created):
+                described = ", ".join(f"{k}={v}" for k, v in given.items()) or "any fields"
+                raise StepFailed(f"an escalation with {described}", self._escalation_summary())
+        if expect.no_escalation is not None:
+            given = expect.no_escalation.given()
+            if any(given.items() <= e.fields().items() for e in created):
+                described = ", ".join(f"{k}={v}" for k, v in given.items())
+                what = f"no escalation with {described}" if given else "no escalation"
+                raise StepFailed(what, self._escalation_summary())
+
+    def _check_state(self, expect: Expect) -> None:
+        for opted in expect.opted_out:
+            actual = self.stack.is_opted_out(self.scenario.phone_of(opted.phone))
+            if actual != opted.value:
+                raise StepFailed(f"opted_out of {opted.phone} is {opted.value}", f"it is {actual}")
+        for appt in expect.appointment:
+            found = self.fhir.appointments(appt.patient)
+            if not any(
+                a["start"] == appt.start
+                and (appt.status is None or a["status"] == appt.status)
+                and (appt.practitioner is None or a["practitioner"] == appt.practitioner)
+                for a in found
+            ):
+                wanted = f"an appointment for {appt.patient} at {appt.start.isoformat()}"
+                if appt.status:
+                    wanted += f", {appt.status}"
+                listed = "; ".join(
+                    f"{a['start'].isoformat() if a['start'] else '?'} {a['status']} ({a['practitioner']})"
+                    for a in found
+                )
+                raise StepFailed(wanted, f"appointments: {listed or 'none'}")
+
+
+def run_scenarios(
+    paths: Iterable[str | Path],
+    *,
+    out: Callable[[str], None] = print,
+    config_path: Path = PRACTICE_CONFIG,
+) -> list[ScenarioResult]:
+    """Run every scenario under `paths`, print one line each (and failures' details), then totals."""
+    config = load_practice_config(config_path)
+    results: list[ScenarioResult] = []
+    fhir = FhirForScenarios()
+    try:
+        for path in scenario_files(paths):
+            result = _run_file(path, config, config_path, fhir)
+            results.append(result)
+            _print_result(result, out)
+    finally:
+        fhir.close()
+    passed = sum(r.passed for r in results)
+    out(f"{passed} passed, {len(results) - passed} failed")
+    return results
+
+
+def _run_file(
+    path: Path, config: PracticeConfig, config_path: Path, fhir: FhirForScenarios
+) -> ScenarioResult:
+    try:
+        scenario = load_scenario(path, job_names())
+    except ScenarioError as exc:
+        return ScenarioResult(name=path.stem, source=path, error=str(exc))
+    result = ScenarioResult(name=scenario.name, source=path)
+    timezone = scenario.timezone or config.practice.timezone
+    fhir_url = fhir.prepare(scenario, timezone)
+    with scenario_stack(scenario, config, config_path, fhir_url) as stack:
+        result.failures = ScenarioRun(scenario, stack, fhir).run()
+    return result
+
+
+def _print_result(result: ScenarioResult, out: Callable[[str], None]) -> None:
+    if result.passed:
+        out(f"PASS {result.name}")
+        return
+    out(f"FAIL {result.name} ({result.source})")
+    if result.error:
+        out("  invalid scenario: " + result.error.replace("\n", "\n  "))
+    for failure in result.failures:
+        out(f"  step {failure.index}: {failure.step}")
+        out(f"    expected: {failure.expectation}")
+        out(f"    happened: {failure.happened}")

@@ -1,0 +1,241 @@
+"""A local Careline stack: moto resources, the composition root's runtime, the handler, a clock.
+
+The gateway and the scenario runner both drive Careline through this one class, and it runs the
+very handler function Lambda runs (`functions/sms_inbound/handler.handler`), fed real-shaped
+SNS-wrapped End User Messaging events. What a step caused (SMS sent, escalations created) is read
+as the difference in the outbox and the table before and after it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from careline import composition
+from careline.config import PracticeConfig
+from careline.messaging import OutboxMessage, OutboxMessenger
+from careline.store import HmacPartyKeys, bind_models
+from careline.store.models import CONTEXT_SK, ESCALATION_PREFIX, party_pk
+from pynamodb.exceptions import DoesNotExist
+
+from careline_local.aws import LocalResources, session
+from careline_local.clock import LocalClock
+from careline_local.jobs import JobReport, get_job, job_names
+from careline_local.paths import SMS_HANDLER
+from careline_local.sms_events import inbound_sms_event
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SentSms:
+    """One SMS Careline sent (to the outbox)."""
+
+    id: str
+    to: str
+    text: str
+    at: datetime
+
+    @classmethod
+    def from_outbox(cls, message: OutboxMessage) -> SentSms:
+        return cls(id=message.message_id, to=message.to, text=message.body, at=message.at)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "to": self.to, "text": self.text, "at": self.at.isoformat()}
+
+
+@dataclass(frozen=True)
+class EscalationView:
+    """An escalation as stored: its plain attributes only (the summary stays encrypted)."""
+
+    escalation_id: str
+    reason: str
+    urgency: str
+    queue: str
+    status: str
+    channel: str
+    created_at: str
+
+    def fields(self) -> dict[str, str]:
+        return {
+            "reason": self.reason,
+            "urgency": self.urgency,
+            "queue": self.queue,
+            "status": self.status,
+            "channel": self.channel,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.escalation_id, **self.fields(), "created_at": self.created_at}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one action caused: the SMS sent and the escalations created, in order."""
+
+    sent: list[SentSms]
+    escalations: list[EscalationView]
+
+    def replies_to(self, number: str) -> list[SentSms]:
+        return [m for m in self.sent if m.to == number]
+
+
+_handler_module: ModuleType | None = None
+
+
+def sms_handler(path: Path = SMS_HANDLER) -> Callable[[dict[str, Any], Any], Any]:
+    """`functions/sms_inbound/handler.handler`, imported once as Lambda would (its folder on the path)."""
+    global _handler_module
+    if _handler_module is None:
+        folder = str(path.parent)
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+        spec = importlib.util.spec_from_file_location("careline_sms_inbound_handler", path)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot load the SMS handler from {path}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+        _handler_module = module
+    handler: Callable[[dict[str, Any], Any], Any] | None = getattr(_handler_module, "handler", None)
+    if handler is None:
+        raise ImportError(f"{path} defines no `handler`, the entry point the stack names (handler.handler)")
+    return handler
+
+
+class LocalStack:
+    """One Careline stack on the local machine.
+
+    Actions (inbound texts, jobs) run one at a time under a lock, so what an action caused is
+    exactly what changed in the outbox and the table while it ran.
+    """
+
+    def __init__(
+        self,
+        *,
+        resources: LocalResources,
+        clock: LocalClock,
+        config: PracticeConfig,
+        fhir_base_url: str | None = None,
+    ) -> None:
+        self._resources = resources
+        self._clock = clock
+        self.config = config
+        self.fhir_base_url = fhir_base_url
+        self.messenger = OutboxMessenger(clock)
+        self._lock = threading.RLock()
+        # One party-key object for the handler and for our own look-ups, reading the secret through
+        # a client made now, so it reaches whichever moto is active.
+        secrets = session(resources.region).client("secretsmanager")
+        self._party_keys = HmacPartyKeys(
+            resources.hash_secret_arn,
+            fetch_secret=lambda arn: secrets.get_secret_value(SecretId=arn)["SecretString"],
+        )
+        self._models = bind_models(
+            resources.table_name, region=resources.region, host=os.environ.get("AWS_ENDPOINT_URL")
+        )
+        composition.install_overrides(
+            composition.Overrides(clock=clock, messenger=self.messenger, config=config, keys=self._party_keys)
+        )
+        self._handler = sms_handler()
+
+    def close(self) -> None:
+        composition.reset_runtime()
+
+    @property
+    def resources(self) -> LocalResources:
+        return self._resources
+
+    @property
+    def clock(self) -> LocalClock:
+        return self._clock
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.config.practice.timezone)
+
+    @property
+    def practice_number(self) -> str:
+        return self.config.practice.phone
+
+    # -- actions -----------------------------------------------------------------------------------
+
+    def send_sms(self, from_number: str, text: str) -> Outcome:
+        """Deliver an inbound SMS through the real handler; returns what it caused."""
+        event = inbound_sms_event(
+            from_number=from_number, to_number=self.practice_number, text=text, at=self._clock.now()
+        )
+        _summary, outcome = self._observe(lambda: self._handler(event, composition.LocalLambdaContext()))
+        return outcome
+
+    def run_job(self, name: str) -> tuple[JobReport, Outcome]:
+        job = get_job(name)
+        return self._observe(lambda: job(self))
+
+    def _observe(self, action: Callable[[], T]) -> tuple[T, Outcome]:
+        with self._lock:
+            sent_before = len(self.messenger)
+            escalations_before = {e.escalation_id for e in self.escalations()}
+            result = action()
+            sent = [SentSms.from_outbox(m) for m in self.messenger.list()[sent_before:]]
+            created = [e for e in self.escalations() if e.escalation_id not in escalations_before]
+        return result, Outcome(sent=sent, escalations=created)
+
+    # -- state -------------------------------------------------------------------------------------
+
+    def outbox(self) -> list[SentSms]:
+        return [SentSms.from_outbox(m) for m in self.messenger.list()]
+
+    def escalations(self) -> list[EscalationView]:
+        """Every escalation in the table, oldest first (a scan: fine for a local table)."""
+        model = self._models.escalation
+        views = [
+            EscalationView(
+                escalation_id=item.escalation_id,
+                reason=item.reason,
+                urgency=item.urgency,
+                queue=item.queue,
+                status=item.status,
+                channel=item.channel,
+                created_at=item.created_at.isoformat(),
+            )
+            for item in model.scan(model.sk.startswith(ESCALATION_PREFIX))
+        ]
+        return sorted(views, key=lambda e: (e.created_at, e.escalation_id))
+
+    def is_opted_out(self, phone: str) -> bool:
+        """Whether Careline holds `phone` as opted out (a number never heard from is not)."""
+        party = self._party_keys.party_for_phone(phone)
+        try:
+            item = self._models.context.get(party_pk(party), CONTEXT_SK, consistent_read=True)
+        except DoesNotExist:
+            return False
+        return bool(item.opted_out)
+
+    def job_names(self) -> list[str]:
+        return job_names()
+
+    def clock_json(self) -> dict[str, Any]:
+        now = self._clock.now()
+        return {
+            "now": now.isoformat(),
+            "local": now.astimezone(self.timezone).isoformat(),
+            "timezone": self.config.practice.timezone,
+        }
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "clock": self._clock.now().isoformat(),
+            "fhir": self.fhir_base_url,
+            "table": self._resources.table_name,
+        }

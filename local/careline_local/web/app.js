@@ -1,0 +1,214 @@
+// The patient phone: text the practice as any number and watch the replies arrive.
+// Plain JS against the gateway's JSON API; every piece of data is inserted as text, never as HTML.
+"use strict";
+
+const E164 = /^\+[1-9]\d{7,14}$/;
+const threads = new Map(); // number -> [{who, text, at}]
+const seenOutbound = new Set(); // outbox ids already shown
+let practiceTimezone = undefined;
+
+const $ = (id) => document.getElementById(id);
+const phoneInput = $("phone-number");
+const statusLine = $("status");
+
+async function api(path, options = {}) {
+  const init = { headers: { "Content-Type": "application/json" }, ...options };
+  const response = await fetch(path, init);
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    throw new Error(body.error || `${response.status} ${response.statusText}`);
+  }
+  return body;
+}
+
+function setStatus(text, isError = false) {
+  statusLine.textContent = text;
+  statusLine.classList.toggle("error", isError);
+}
+
+function formatTime(iso) {
+  if (!iso) return "";
+  const options = { weekday: "short", hour: "numeric", minute: "2-digit" };
+  if (practiceTimezone) options.timeZone = practiceTimezone;
+  return new Intl.DateTimeFormat("en-US", options).format(new Date(iso));
+}
+
+function threadFor(number) {
+  if (!threads.has(number)) threads.set(number, []);
+  return threads.get(number);
+}
+
+function renderThread() {
+  const list = $("thread");
+  list.replaceChildren();
+  const number = phoneInput.value.trim();
+  const entries = E164.test(number) ? threadFor(number) : [];
+  if (entries.length === 0) {
+    const note = document.createElement("li");
+    note.className = "msg note";
+    note.textContent = E164.test(number) ? "No messages yet. Say hello." : "Choose a number to text from.";
+    list.append(note);
+  }
+  for (const entry of entries) {
+    const item = document.createElement("li");
+    item.className = `msg ${entry.who}`;
+    item.dataset.testid = entry.who === "practice" ? "reply" : "sent";
+    const label = document.createElement("span");
+    label.className = "visually-hidden";
+    label.textContent = entry.who === "practice" ? "Practice: " : "You: ";
+    const text = document.createElement("span");
+    text.className = "text";
+    text.textContent = entry.text;
+    const time = document.createElement("time");
+    time.dateTime = entry.at || "";
+    time.textContent = formatTime(entry.at);
+    item.append(label, text, time);
+    list.append(item);
+  }
+  list.scrollTop = list.scrollHeight;
+}
+
+function addOutbound(messages) {
+  for (const message of messages) {
+    if (seenOutbound.has(message.id)) continue;
+    seenOutbound.add(message.id);
+    threadFor(message.to).push({ who: "practice", text: message.text, at: message.at });
+  }
+}
+
+async function send(event) {
+  event.preventDefault();
+  const number = phoneInput.value.trim();
+  const textArea = $("message");
+  const text = textArea.value.trim();
+  if (!E164.test(number)) {
+    setStatus("Enter the number to text from in E.164 form, like +15035550142.", true);
+    phoneInput.focus();
+    return;
+  }
+  if (!text) return;
+  const button = $("send");
+  button.disabled = true;
+  setStatus("Sending…");
+  threadFor(number).push({ who: "patient", text, at: (await currentClock()) });
+  textArea.value = "";
+  renderThread();
+  try {
+    const result = await api("/api/sms", { method: "POST", body: JSON.stringify({ from: number, text }) });
+    addOutbound(result.replies);
+    setStatus(result.replies.length ? "" : "No reply (this number may have opted out).");
+  } catch (error) {
+    setStatus(`Could not send: ${error.message}`, true);
+  } finally {
+    button.disabled = false;
+    renderThread();
+    refreshEscalations();
+  }
+}
+
+async function currentClock() {
+  try {
+    const clock = await api("/api/clock");
+    showClock(clock);
+    return clock.now;
+  } catch {
+    return new Date().toISOString();
+  }
+}
+
+function showClock(clock) {
+  practiceTimezone = clock.timezone || practiceTimezone;
+  const element = $("clock-now");
+  element.dateTime = clock.now;
+  element.textContent = `${formatTime(clock.now)} (${practiceTimezone || "UTC"})`;
+}
+
+async function advanceClock(by) {
+  try {
+    showClock(await api("/api/clock", { method: "POST", body: JSON.stringify({ advance: by }) }));
+  } catch (error) {
+    setStatus(`Clock: ${error.message}`, true);
+  }
+}
+
+async function runJob(name) {
+  try {
+    const report = await api(`/api/jobs/${encodeURIComponent(name)}`, { method: "POST", body: "{}" });
+    setStatus(`Job ${name}: ${report.summary || "done"}`);
+    await refreshOutbound();
+  } catch (error) {
+    setStatus(`Job ${name}: ${error.message}`, true);
+  }
+}
+
+async function refreshOutbound() {
+  const before = seenOutbound.size;
+  const result = await api("/api/sms/outbound");
+  addOutbound(result.messages);
+  if (seenOutbound.size !== before) renderThread();
+}
+
+async function refreshEscalations() {
+  const result = await api("/api/escalations");
+  const body = $("escalations");
+  body.replaceChildren();
+  if (result.escalations.length === 0) {
+    const row = body.insertRow();
+    const cell = row.insertCell();
+    cell.colSpan = 4;
+    cell.className = "muted";
+    cell.textContent = "None yet.";
+    return;
+  }
+  for (const escalation of result.escalations.slice().reverse()) {
+    const row = body.insertRow();
+    for (const value of [formatTime(escalation.created_at), escalation.reason, escalation.urgency, escalation.queue]) {
+      row.insertCell().textContent = value;
+    }
+  }
+}
+
+async function start() {
+  $("compose").addEventListener("submit", send);
+  $("number-form").addEventListener("submit", (event) => event.preventDefault());
+  $("message").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey) {
+      event.preventDefault(); // Enter sends; Shift+Enter starts a new line
+      $("compose").requestSubmit();
+    }
+  });
+  phoneInput.addEventListener("input", renderThread);
+  $("demo-patient").addEventListener("change", (event) => {
+    if (event.target.value) phoneInput.value = event.target.value;
+    renderThread();
+  });
+  for (const button of document.querySelectorAll("[data-advance]")) {
+    button.addEventListener("click", () => advanceClock(button.dataset.advance));
+  }
+
+  const [patients, jobs] = await Promise.all([api("/api/demo-patients"), api("/api/jobs"), currentClock()]);
+  const select = $("demo-patient");
+  for (const patient of patients.patients) {
+    const option = document.createElement("option");
+    option.value = patient.phone;
+    option.textContent = `${patient.name} (${patient.phone})`;
+    select.append(option);
+  }
+  for (const name of jobs.jobs) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = `Run ${name}`;
+    button.addEventListener("click", () => runJob(name));
+    $("jobs").append(button);
+  }
+  renderThread();
+  await Promise.all([refreshOutbound(), refreshEscalations()]);
+  // Jobs and other tabs can send messages too; a light poll keeps the page current.
+  setInterval(() => {
+    refreshOutbound().catch(() => {});
+    refreshEscalations().catch(() => {});
+    currentClock();
+  }, 3000);
+}
+
+start().catch((error) => setStatus(`Could not reach the local runtime: ${error.message}`, true));

@@ -1,0 +1,77 @@
+"""The patient-phone page in a real headless Chromium: text about hours, see the answer appear."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from tests.e2e.conftest import LocalRuntime
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-local")]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1280,900",
+)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
+    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
+        message = f"Chromium and its driver are needed at {CHROMIUM} and {CHROMEDRIVER}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + " (CI must install Debian's chromium and chromium-driver)")
+        pytest.skip(message)
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path / 'chromium-profile'}")
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def test_a_demo_patient_texts_about_hours_and_sees_the_answer(
+    local_runtime: LocalRuntime, demo_phones: list[str], browser: webdriver.Chrome, tmp_path: Path
+) -> None:
+    phone = demo_phones[4]
+    local_runtime.set_clock("2026-03-03T10:00:00-08:00")  # a Tuesday morning: open until 5pm
+    browser.get(local_runtime.url)
+    wait = WebDriverWait(browser, 20)
+    wait.until(lambda driver: len(Select(driver.find_element(By.ID, "demo-patient")).options) > 1)
+
+    Select(browser.find_element(By.ID, "demo-patient")).select_by_value(phone)
+    browser.find_element(By.ID, "message").send_keys("hi, what are your hours today?")
+    browser.find_element(By.ID, "send").click()
+
+    reply = wait.until(
+        expected_conditions.visibility_of_element_located((By.CSS_SELECTOR, "#thread .msg.practice .text"))
+    )
+    screenshot = tmp_path / "patient-phone.png"
+    browser.save_screenshot(str(screenshot))
+    assert "open now until 5pm today" in reply.text
+    assert browser.find_element(By.ID, "phone-number").get_attribute("value") == phone
+    sent = browser.find_elements(By.CSS_SELECTOR, "#thread .msg.patient .text")
+    assert [s.text for s in sent] == ["hi, what are your hours today?"]
+    assert screenshot.stat().st_size > 10_000

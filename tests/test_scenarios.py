@@ -1,0 +1,127 @@
+"""The shipped conversation scenarios pass, and the runner reports a failure usefully."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from careline_local.scenario_model import ScenarioError, load_scenario
+from careline_local.scenarios import VOICE_NOT_AVAILABLE, run_scenarios
+
+SCENARIOS = Path(__file__).resolve().parent / "scenarios"
+JOBS = ["expire_ttl"]
+
+HOLIDAY = """\
+name: Hours on Christmas Day
+clock: 2026-12-25T08:30:00-08:00
+steps:
+  - from: "+15035550190"
+    say: "are you open today"
+    expect:
+      reply: "{pattern}"
+"""
+
+
+def _run(*paths: Path) -> tuple[list[str], int]:
+    lines: list[str] = []
+    results = run_scenarios(list(paths), out=lines.append)
+    return lines, sum(not r.passed for r in results)
+
+
+def test_every_shipped_scenario_passes() -> None:
+    lines, failed = _run(SCENARIOS)
+
+    scenario_lines = [line for line in lines if line.startswith(("PASS ", "FAIL "))]
+    assert failed == 0, "\n".join(lines)
+    assert len(scenario_lines) >= 12
+    assert lines[-1] == f"{len(scenario_lines)} passed, 0 failed"
+
+
+def test_a_wrong_expectation_fails_naming_the_step_the_expectation_and_what_happened(
+    tmp_path: Path,
+) -> None:
+    scenario = tmp_path / "wrong.yaml"
+    scenario.write_text(HOLIDAY.format(pattern="(?i)we are open all day"), encoding="utf-8")
+
+    lines, failed = _run(scenario)
+
+    assert failed == 1
+    assert lines[0] == f"FAIL Hours on Christmas Day ({scenario})"
+    assert lines[1] == "  step 0: from +15035550190: say 'are you open today'"
+    assert lines[2] == "    expected: reply matching /(?i)we are open all day/"
+    assert lines[3].startswith("    happened: replies: ")
+    assert "Christmas Day" in lines[3]  # what Careline really said
+    assert lines[-1] == "0 passed, 1 failed"
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    # A subprocess, as a developer runs it: the CLI rewires logging for its whole process.
+    return subprocess.run(
+        [sys.executable, "-m", "careline_local.cli", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_the_cli_exits_1_when_a_scenario_fails_and_0_when_all_pass(tmp_path: Path) -> None:
+    wrong = tmp_path / "wrong" / "holiday.yaml"
+    right = tmp_path / "right" / "holiday.yaml"
+    for path, pattern in ((wrong, "(?i)open until 5pm"), (right, "(?i)closed today")):
+        path.parent.mkdir()
+        path.write_text(HOLIDAY.format(pattern=pattern), encoding="utf-8")
+
+    failing = _cli("scenario", "run", str(wrong.parent))
+    passing = _cli("scenario", "run", str(right))
+
+    assert failing.returncode == 1, failing.stderr
+    assert failing.stdout.splitlines()[-1] == "0 passed, 1 failed"
+    assert passing.returncode == 0, passing.stderr
+    assert passing.stdout.splitlines() == ["PASS Hours on Christmas Day", "1 passed, 0 failed"]
+
+
+def test_a_voice_step_fails_clearly_until_the_voice_channel_exists(tmp_path: Path) -> None:
+    scenario = tmp_path / "voice.yaml"
+    scenario.write_text(
+        HOLIDAY.format(pattern="(?i)closed").replace('say: "are', 'channel: voice\n    say: "are'),
+        encoding="utf-8",
+    )
+
+    lines, failed = _run(scenario)
+
+    assert failed == 1
+    assert f"    happened: {VOICE_NOT_AVAILABLE}" in lines
+
+
+@pytest.mark.parametrize(
+    ("step", "message"),
+    [
+        ('{from: "+15035550190", say: hi, shout: true}', "steps.0.shout: unknown key"),
+        ("{from: maria, say: hi}", "steps.0.from: unknown patient id 'maria'"),
+        ("{advance: 2 weeks}", "steps.0.advance: bad duration '2 weeks'"),
+        ("{run_job: nightly_magic}", "steps.0.run_job: unknown job 'nightly_magic'"),
+        ('{from: "+15035550190", say: hi, expect: {reply: "(unclosed"}}', "steps.0.expect.reply: bad regex"),
+        ("{expect: {escalation: {reason: bored}}}", "steps.0.expect.escalation.0.reason"),
+    ],
+)
+def test_an_invalid_scenario_file_is_refused_naming_the_bad_key(
+    tmp_path: Path, step: str, message: str
+) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(f"name: bad\nclock: 2026-03-03T10:00:00-08:00\nsteps:\n  - {step}\n", encoding="utf-8")
+
+    with pytest.raises(ScenarioError) as refused:
+        load_scenario(path, JOBS)
+
+    assert str(path) in str(refused.value)
+    assert message in str(refused.value)
+
+
+def test_an_invalid_file_counts_as_a_failed_scenario(tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text("name: bad\nclock: 2026-03-03T10:00:00\nsteps: []\n", encoding="utf-8")
+
+    lines, failed = _run(tmp_path)
+
+    assert failed == 1
+    assert lines[0].startswith("FAIL bad")
+    assert any("clock: give the time with an offset" in line for line in lines)
+    assert any("steps: List should have at least 1 item" in line for line in lines)
