@@ -144,31 +144,35 @@ def _session(settings: Settings) -> boto3.session.Session:
 
 def build_turn_service(settings: Settings, overrides: Overrides | None = None) -> TurnService:
     """The `TurnService` wired from `settings`, with anything in `overrides` used instead."""
-    return _build_parts(settings, overrides or Overrides())[0]
+    return _build_parts(settings, overrides or Overrides(), _session(settings))[0]
 
 
 def _build_parts(
-    settings: Settings, overrides: Overrides
+    settings: Settings, overrides: Overrides, session: boto3.session.Session
 ) -> tuple[TurnService, PracticeConfig, Clock, Messenger, EventBus]:
+    # One boto3 session for every client of the container: each new session re-reads the
+    # service models, which is most of a cold start's client cost.
     from careline.conversation.engine import ConversationEngine
     from careline.conversation.service import TurnService
 
     config = overrides.config if overrides.config is not None else load_practice_config(settings.config_path)
     clock: Clock = overrides.clock if overrides.clock is not None else SystemClock()
-    keys = overrides.keys if overrides.keys is not None else _party_keys(settings)
+    keys = overrides.keys if overrides.keys is not None else _party_keys(settings, session)
     store = (
         overrides.store
         if overrides.store is not None
         else _context_store(settings, config, clock, overrides.cipher)
     )
-    messenger = overrides.messenger if overrides.messenger is not None else _messenger(settings, clock)
-    event_bus = overrides.event_bus if overrides.event_bus is not None else _event_bus(settings)
+    messenger = (
+        overrides.messenger if overrides.messenger is not None else _messenger(settings, clock, session)
+    )
+    event_bus = overrides.event_bus if overrides.event_bus is not None else _event_bus(settings, session)
     engine = ConversationEngine(config, clock)
     service = TurnService(engine, store, keys, messenger, event_bus, clock)
     return service, config, clock, messenger, event_bus
 
 
-def _party_keys(settings: Settings) -> PartyKeys:
+def _party_keys(settings: Settings, session: boto3.session.Session) -> PartyKeys:
     from careline.store.keys import HmacPartyKeys
 
     if settings.endpoint_url:
@@ -176,7 +180,7 @@ def _party_keys(settings: Settings) -> PartyKeys:
         from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
         provider = SecretsProvider(
-            boto3_client=_session(settings).client("secretsmanager", endpoint_url=settings.endpoint_url)
+            boto3_client=session.client("secretsmanager", endpoint_url=settings.endpoint_url)
         )
 
         def fetch(arn: str) -> str:
@@ -203,7 +207,7 @@ def _context_store(
     )
 
 
-def _messenger(settings: Settings, clock: Clock) -> Messenger:
+def _messenger(settings: Settings, clock: Clock, session: boto3.session.Session) -> Messenger:
     if settings.messenger == "outbox":
         from careline.messaging.outbox import OutboxMessenger
 
@@ -212,19 +216,17 @@ def _messenger(settings: Settings, clock: Clock) -> Messenger:
 
     assert settings.origination_identity  # guaranteed by Settings validation
     return SmsMessenger(
-        _session(settings).client(
-            "pinpoint-sms-voice-v2", endpoint_url=settings.endpoint_url, config=SMS_CLIENT_CONFIG
-        ),
+        session.client("pinpoint-sms-voice-v2", endpoint_url=settings.endpoint_url, config=SMS_CLIENT_CONFIG),
         settings.origination_identity,
         settings.sms_configuration_set,
     )
 
 
-def _event_bus(settings: Settings) -> EventBus:
+def _event_bus(settings: Settings, session: boto3.session.Session) -> EventBus:
     from careline.events.bus import EventBridgeBus
 
     return EventBridgeBus(
-        _session(settings).client("events", endpoint_url=settings.endpoint_url), settings.event_bus_name
+        session.client("events", endpoint_url=settings.endpoint_url), settings.event_bus_name
     )
 
 
@@ -238,8 +240,8 @@ def build_runtime(settings: Settings, overrides: Overrides | None = None) -> Run
 
     from careline.channels.quarantine import SqsQuarantine
 
-    service, config, clock, messenger, event_bus = _build_parts(settings, overrides or Overrides())
     session = _session(settings)
+    service, config, clock, messenger, event_bus = _build_parts(settings, overrides or Overrides(), session)
     persistence = DynamoDBPersistenceLayer(
         table_name=settings.table_name,
         key_attr="pk",
