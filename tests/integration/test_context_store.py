@@ -128,19 +128,46 @@ def test_no_plaintext_phi_in_any_attribute_or_key(aws, store, keys, clock):
         assert all(c in "0123456789abcdef" for c in party)
 
 
-def test_ciphertext_decrypts_only_on_its_own_item(aws, store, keys, clock, cipher):
+def test_ciphertext_decrypts_only_for_its_own_patient_and_field(aws, store, keys, clock, cipher):
     party = keys.party_for_phone(PHONE)
+    other = keys.party_for_phone("+15035550177")
     store.save_turn(ConversationContext(party_id=party, phone=PHONE), _turn(clock))
-    timeline = sorted(
+    first = min(
         (i for i in _scan(aws.table_name) if i["sk"]["S"].startswith("TL#")), key=lambda i: i["sk"]["S"]
     )
-    first, second = timeline
     ciphertext = first["text_enc"]["S"]
 
-    assert cipher.decrypt(ciphertext, {"party": party, "item": first["sk"]["S"], "field": "text"}) == TEXT
+    assert cipher.decrypt(ciphertext, {"party": party, "field": "text"}) == TEXT
     with pytest.raises(Exception, match="context"):
-        # the same ciphertext pasted onto another entry must not read as that entry's text
-        cipher.decrypt(ciphertext, {"party": party, "item": second["sk"]["S"], "field": "text"})
+        # the same ciphertext pasted onto another patient's item must not read as theirs
+        cipher.decrypt(ciphertext, {"party": other, "field": "text"})
+    with pytest.raises(Exception, match="context"):
+        cipher.decrypt(ciphertext, {"party": party, "field": "summary"})
+
+
+def test_a_warm_store_writes_a_returning_patients_turn_without_new_data_keys(aws, store, keys, clock):
+    """Data keys are cached per container: the second turn of a patient makes no GenerateDataKey call."""
+    from botocore.client import BaseClient
+
+    party = keys.party_for_phone(PHONE)
+    context = ConversationContext(party_id=party, phone=PHONE)
+    store.save_turn(context, _turn(clock, text="first"))
+    store.load(party)  # the container's first read of this data key asks KMS once
+    calls: list[str] = []
+    original = BaseClient._make_api_call
+
+    def counting(client, operation, params):
+        calls.append(operation)
+        return original(client, operation, params)
+
+    BaseClient._make_api_call = counting
+    try:
+        store.save_turn(context, _turn(clock, text="second"))
+        store.load(party)
+    finally:
+        BaseClient._make_api_call = original
+    assert "GenerateDataKey" not in calls
+    assert "Decrypt" not in calls
 
 
 def test_timeline_is_one_query_oldest_first(store, keys, clock):

@@ -2,8 +2,9 @@
 
 `KmsFieldCipher` uses Powertools data masking with the AWS Encryption SDK provider: one KMS data key
 encrypts many fields and is cached per container, so a routine turn makes no KMS call once warm.
-Every ciphertext carries an encryption context naming its party, item and field, so a ciphertext
-copied onto another item or field fails to decrypt.
+Every ciphertext carries an encryption context naming its party and field, so a ciphertext copied
+onto another patient's item, or into another field, fails to decrypt. (Not its item: the data-key
+cache is partitioned by encryption context, and a per-item context would defeat it.)
 """
 
 from __future__ import annotations

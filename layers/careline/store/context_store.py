@@ -77,8 +77,9 @@ class DynamoContextStore:
         self._cipher = cipher
         self._retention = timedelta(days=retention_days)
         self._clock = clock
-        self._region = region
-        self._host = host
+        # One connection (and so one botocore client) for the container: pynamodb builds a new
+        # client per Connection, which costs more than the write itself.
+        self._connection = Connection(region=region, host=host)
 
     # -- reads -------------------------------------------------------------------------------------
 
@@ -130,9 +131,8 @@ class DynamoContextStore:
         else:
             ctx_condition = self._models.context.version == context.version
 
-        connection = Connection(region=self._region, host=self._host)
         try:
-            with TransactWrite(connection=connection) as transaction:
+            with TransactWrite(connection=self._connection) as transaction:
                 transaction.save(ctx_item, condition=ctx_condition)
                 for index, entry in enumerate(entries):
                     item = self._timeline_item(pk, context.party_id, entry, new_version, index, expires_at)
@@ -157,7 +157,11 @@ class DynamoContextStore:
 
     @staticmethod
     def _enc_context(party_id: str, sk: str, field: str) -> dict[str, str]:
-        return {"party": party_id, "item": sk, "field": field}
+        # Bound to the party and the field, not the item: the Encryption SDK's data-key cache is
+        # partitioned by encryption context, so a per-item context would call KMS for every field
+        # written. A ciphertext still cannot be read as another patient's or another field's.
+        del sk
+        return {"party": party_id, "field": field}
 
     def _context_item(self, context: ConversationContext, version: int, expires_at: datetime) -> ContextItem:
         enc = self._cipher.encrypt
