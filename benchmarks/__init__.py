@@ -1,0 +1,1 @@
+"""Careline's benchmarks: `make bench` (or `python -m benchmarks`) prints their figures."""
