@@ -2,7 +2,9 @@
 
 Every test's captured stdout, stderr and log records, and every file the local runtime writes under
 `CARELINE_LOG_DIR` during the session, are scanned for the names, phone numbers and dates of birth
-of every patient this repository seeds (`config/demo_patients.yaml` and the scenarios' `patients`).
+of every patient this repository seeds or its tests text as (`config/demo_patients.yaml`, the
+scenarios' `patients`, and `tests/fixtures/patients.yaml` for the numbers and names the unit and
+integration tests use).
 A hit fails the session and names where it was found, never the value itself.
 """
 
@@ -21,7 +23,11 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED_FILES = [ROOT / "config" / "demo_patients.yaml", *sorted((ROOT / "tests" / "scenarios").rglob("*.yaml"))]
+SEED_FILES = [
+    ROOT / "config" / "demo_patients.yaml",
+    ROOT / "tests" / "fixtures" / "patients.yaml",
+    *sorted((ROOT / "tests" / "scenarios").rglob("*.yaml")),
+]
 
 
 @dataclass(frozen=True)
@@ -32,7 +38,9 @@ class Identifier:
 
 def _walk_patients(node: Any) -> Iterator[dict[str, Any]]:
     if isinstance(node, dict):
-        if any(k in node for k in ("birthDate", "birth_date", "dob")) and "name" in node:
+        has_birth_date = any(k in node for k in ("birthDate", "birth_date", "dob"))
+        has_phone = len(re.sub(r"\D", "", str(node.get("phone", "")))) >= 10
+        if (has_birth_date and "name" in node) or has_phone:
             yield node
         for value in node.values():
             yield from _walk_patients(value)
@@ -86,7 +94,7 @@ def seeded_identifiers() -> list[Identifier]:
             if name:
                 found += [Identifier("name", p) for p in _name_patterns(str(name))]
             for key in ("phone", "mobile", "telecom"):
-                if patient.get(key):
+                if len(re.sub(r"\D", "", str(patient.get(key, "")))) >= 10:
                     found += [Identifier("phone", p) for p in _phone_patterns(str(patient[key]))]
             for key in ("birthDate", "birth_date", "dob"):
                 if patient.get(key):
