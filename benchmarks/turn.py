@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from botocore.client import BaseClient
-from moto import mock_aws
 
 ROOT = Path(__file__).resolve().parent.parent
 ROUTINE_TEXTS = ["what are your hours today", "where do i park", "whats your fax number", "thanks bye"]
@@ -71,75 +70,54 @@ def main() -> None:
     from careline import composition
     from careline.config import load_practice_config
     from careline.messaging import OutboxMessenger
-    from careline_local.aws import (
-        apply_environment,
-        aws_environment,
-        careline_environment,
-        provision,
-        restore_environment,
-    )
+    from careline_local.aws import in_process_aws
     from careline_local.sms_events import inbound_sms_event
     from careline_local.stack import sms_handler
 
     config_path = ROOT / "config" / "practice.yaml"
     config = load_practice_config(config_path)
-    region = config.deployment.region
-    saved = apply_environment(aws_environment(region))
-    endpoint = os.environ.pop("AWS_ENDPOINT_URL", None)
-    try:
-        with mock_aws():
-            resources = provision(region)
-            saved.update(
-                apply_environment(
-                    careline_environment(
-                        resources, config_path=str(config_path), origination_identity=config.practice.phone
-                    )
-                )
-            )
-            clock = _Clock()
-            outbox = OutboxMessenger(clock)
-            composition.install_overrides(composition.Overrides(clock=clock, messenger=outbox))
-            handler = sms_handler()
-            context = composition.LocalLambdaContext()
+    clock = _Clock()
+    outbox = OutboxMessenger(clock)
 
-            def event(i: int, sender: str) -> dict[str, Any]:
-                text = ROUTINE_TEXTS[i % len(ROUTINE_TEXTS)]
-                return inbound_sms_event(
-                    from_number=sender, to_number=config.practice.phone, text=text, at=clock.now()
-                )
+    def event(i: int, sender: str) -> dict[str, Any]:
+        text = ROUTINE_TEXTS[i % len(ROUTINE_TEXTS)]
+        to = config.practice.phone
+        return inbound_sms_event(from_number=sender, to_number=to, text=text, at=clock.now())
 
+    with in_process_aws(
+        config.deployment.region, config_path=str(config_path), origination_identity=config.practice.phone
+    ):
+        composition.install_overrides(composition.Overrides(clock=clock, messenger=outbox))
+        handler = sms_handler()
+        context = composition.LocalLambdaContext()
+        try:
             with _CallCounter() as first:
                 handler(event(0, "+15035550199"), context)
-            print(f"first turn of a container (cold caches): {_per_turn(first.calls, 1)}")
-
             durations: list[float] = []
             own: list[float] = []
             with _CallCounter() as warm:
                 for i in range(TURNS):
-                    # a few patients taking turns, as a real line would see
-                    sender = f"+1503555{1000 + i % 7:04d}"
+                    sender = f"+1503555{1000 + i % 7:04d}"  # a few patients taking turns, as a line would see
                     e = event(i, sender)
                     in_aws_before = warm.seconds
                     started = time.perf_counter()
                     handler(e, context)
                     durations.append(time.perf_counter() - started)
                     own.append(durations[-1] - (warm.seconds - in_aws_before))
-            print(f"warm routine turn, AWS calls per turn: {_per_turn(warm.calls, TURNS)}")
-            dynamo = sum(n for op, n in warm.calls.items() if op.startswith("dynamodb:")) / TURNS
-            kms = sum(n for op, n in warm.calls.items() if op.startswith("kms:")) / TURNS
-            print(f"dynamodb_calls_per_turn={dynamo:.2f} kms_calls_per_turn={kms:.2f}")
-            replies = len(outbox.list())
-            mine = statistics.quantiles(own, n=100)
-            wall = statistics.quantiles(durations, n=100)
-            print(
-                f"turns={TURNS} replies={replies} careline_own_p50_ms={mine[49] * 1000:.1f} "
-                f"careline_own_p95_ms={mine[94] * 1000:.1f} wall_p50_ms={wall[49] * 1000:.1f} "
-                f"wall_p95_ms={wall[94] * 1000:.1f} (wall includes moto in-process)"
-            )
+        finally:
             composition.reset_runtime()
-    finally:
-        restore_environment(saved)
-        if endpoint is not None:
-            os.environ["AWS_ENDPOINT_URL"] = endpoint
+
+    print(f"first turn of a container (cold caches): {_per_turn(first.calls, 1)}")
+    print(f"warm routine turn, AWS calls per turn: {_per_turn(warm.calls, TURNS)}")
+    dynamo = sum(n for op, n in warm.calls.items() if op.startswith("dynamodb:")) / TURNS
+    kms = sum(n for op, n in warm.calls.items() if op.startswith("kms:")) / TURNS
+    print(f"dynamodb_calls_per_turn={dynamo:.2f} kms_calls_per_turn={kms:.2f}")
+    mine = statistics.quantiles(own, n=100)
+    wall = statistics.quantiles(durations, n=100)
+    print(
+        f"turns={TURNS} replies={len(outbox.list())} careline_own_p50_ms={mine[49] * 1000:.1f} "
+        f"careline_own_p95_ms={mine[94] * 1000:.1f} wall_p50_ms={wall[49] * 1000:.1f} "
+        f"wall_p95_ms={wall[94] * 1000:.1f} (wall includes moto in-process)"
+    )
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak_rss_mib={peak_mib:.0f} (benchmark process, moto included)")

@@ -6,10 +6,11 @@ through `AWS_ENDPOINT_URL`) or the in-process `mock_aws` (the scenario runner).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,3 +133,31 @@ def scan_items(region: str, table_name: str, **scan_args: Any) -> list[dict[str,
     for page in client.get_paginator("scan").paginate(TableName=table_name, **scan_args):
         items.extend(page.get("Items", []))
     return items
+
+
+@contextlib.contextmanager
+def in_process_aws(region: str, *, config_path: str, origination_identity: str) -> Iterator[LocalResources]:
+    """moto in-process (`mock_aws`) with the stack's resources and the CARELINE_* environment set.
+
+    The environment is restored on exit. A leftover `AWS_ENDPOINT_URL` (say, from a shell running
+    `careline local`) would send calls past `mock_aws`, so it is lifted for the duration.
+    """
+    from moto import mock_aws
+
+    saved = apply_environment(aws_environment(region))
+    saved_endpoint = os.environ.pop("AWS_ENDPOINT_URL", None)
+    try:
+        with mock_aws():
+            resources = provision(region)
+            saved.update(
+                apply_environment(
+                    careline_environment(
+                        resources, config_path=config_path, origination_identity=origination_identity
+                    )
+                )
+            )
+            yield resources
+    finally:
+        restore_environment(saved)
+        if saved_endpoint is not None:
+            os.environ["AWS_ENDPOINT_URL"] = saved_endpoint

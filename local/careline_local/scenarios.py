@@ -9,7 +9,6 @@ a scenario stops at its first failing step, since later steps would run from the
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -17,15 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from careline.config import PracticeConfig, load_practice_config
-from moto import mock_aws
 
-from careline_local.aws import (
-    apply_environment,
-    aws_environment,
-    careline_environment,
-    provision,
-    restore_environment,
-)
+from careline_local.aws import in_process_aws
 from careline_local.clock import LocalClock, parse_duration
 from careline_local.fhir import (
     FhirClient,
@@ -86,34 +78,19 @@ def scenario_stack(
     scenario: Scenario, config: PracticeConfig, config_path: Path, fhir_base_url: str | None
 ) -> Iterator[LocalStack]:
     """A fresh in-process stack for one scenario; the environment is restored afterwards."""
-    region = config.deployment.region
-    # A leftover endpoint (say, from a shell running `careline local`) would bypass mock_aws.
-    saved = apply_environment(aws_environment(region))
-    saved_endpoint = os.environ.pop("AWS_ENDPOINT_URL", None)
-    try:
-        with mock_aws():
-            resources = provision(region)
-            saved.update(
-                apply_environment(
-                    careline_environment(
-                        resources, config_path=str(config_path), origination_identity=config.practice.phone
-                    )
-                )
-            )
-            stack = LocalStack(
-                resources=resources,
-                clock=LocalClock(scenario.clock),
-                config=practice_for(scenario, config),
-                fhir_base_url=fhir_base_url,
-            )
-            try:
-                yield stack
-            finally:
-                stack.close()
-    finally:
-        restore_environment(saved)
-        if saved_endpoint is not None:
-            os.environ["AWS_ENDPOINT_URL"] = saved_endpoint
+    with in_process_aws(
+        config.deployment.region, config_path=str(config_path), origination_identity=config.practice.phone
+    ) as resources:
+        stack = LocalStack(
+            resources=resources,
+            clock=LocalClock(scenario.clock),
+            config=practice_for(scenario, config),
+            fhir_base_url=fhir_base_url,
+        )
+        try:
+            yield stack
+        finally:
+            stack.close()
 
 
 class FhirForScenarios:
