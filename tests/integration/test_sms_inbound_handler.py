@@ -117,3 +117,39 @@ def test_oversized_record_is_parked_truncated_with_a_flag(harness):
     (parked,) = harness.quarantined()
     assert parked["MessageAttributes"]["truncated"]["StringValue"] == "true"
     assert "longer than" in parked["MessageAttributes"]["reason"]["StringValue"]
+
+
+def test_a_stop_whose_acknowledgment_failed_is_acknowledged_once_on_redelivery(harness, monkeypatch):
+    """Sending fails after the turn was saved: Lambda's retry delivers the saved ack, once.
+
+    Deciding the turn again would find the number already opted out and stay silent, losing the
+    acknowledgment, and would record the STOP twice.
+    """
+    event = copy.deepcopy(SAMPLE_STOP)
+    send = harness.outbox.send_sms
+    calls = {"n": 0}
+
+    def fail_first(to_number, body):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ConnectionError("End User Messaging timed out")
+        return send(to_number, body)
+
+    monkeypatch.setattr(harness.outbox, "send_sms", fail_first)
+    with pytest.raises(ConnectionError):
+        harness.invoke(copy.deepcopy(event))
+    assert harness.replies() == []
+
+    retried = harness.invoke(copy.deepcopy(event))
+    harness.invoke(copy.deepcopy(event))  # a third delivery finds the idempotency record
+
+    replies = harness.replies()
+    assert len(replies) == 1
+    assert "START" in replies[0]
+    assert retried["turns"][0]["redelivered"] is True
+    inbound_entries = [
+        item
+        for item in boto3.client("dynamodb").scan(TableName=harness.aws.table_name)["Items"]
+        if item["sk"]["S"].startswith("TL#") and item.get("kind", {}).get("S") == "inbound"
+    ]
+    assert len(inbound_entries) == 1

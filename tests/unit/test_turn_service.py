@@ -107,3 +107,54 @@ def test_the_outcome_is_json_safe_and_holds_no_phi(harness: Harness) -> None:
     assert PATIENT not in dumped
     assert "Maria" not in dumped
     assert outcome["party_id"] == harness.keys.party_for_phone(PATIENT)
+
+
+class FailingOnce:
+    """Raises on the first call, then does what the wrapped callable does."""
+
+    def __init__(self, wrapped, error: Exception) -> None:
+        self.wrapped, self.error, self.calls = wrapped, error, 0
+
+    def __call__(self, *args, **kwargs):
+        self.calls += 1
+        if self.calls == 1:
+            raise self.error
+        return self.wrapped(*args, **kwargs)
+
+
+def _redeliver(harness: Harness, body: str) -> tuple[InboundMessage, dict[str, object]]:
+    inbound = InboundMessage("in-retry", Channel.SMS, PATIENT, "+15035550100", body, harness.clock.now())
+    with pytest.raises(ConnectionError):
+        harness.service.handle(inbound)
+    return inbound, harness.service.handle(inbound)
+
+
+def test_a_failed_send_is_delivered_from_the_saved_turn_not_decided_again(harness: Harness) -> None:
+    harness.messenger.send_sms = FailingOnce(harness.messenger.send_sms, ConnectionError("timeout"))
+    _, outcome = _redeliver(harness, "STOP")
+    party = harness.keys.party_for_phone(PATIENT)
+
+    assert outcome["redelivered"] is True
+    assert len(harness.messenger.sent) == 1
+    assert "START" in harness.messenger.sent[0][1]
+    assert harness.store.saves == 1
+    assert [e.kind for e in harness.store.timeline(party)].count(TimelineKind.INBOUND) == 1
+
+
+def test_a_failed_publish_is_published_and_replied_on_redelivery(harness: Harness) -> None:
+    harness.bus.publish = FailingOnce(harness.bus.publish, ConnectionError("EventBridge down"))
+    _, outcome = _redeliver(harness, "talk to a person")
+
+    assert outcome["redelivered"] is True
+    assert [e.detail_type for e in harness.bus.published] == ["escalation_requested"]
+    assert len(harness.messenger.sent) == 1
+    assert len(outcome["escalation_ids"]) == 0  # escalations were saved with the first attempt
+    assert len(harness.store.escalations[harness.keys.party_for_phone(PATIENT)]) == 1
+
+
+def test_a_new_message_after_a_redelivery_is_decided_afresh(harness: Harness) -> None:
+    harness.messenger.send_sms = FailingOnce(harness.messenger.send_sms, ConnectionError("timeout"))
+    _redeliver(harness, "hi")
+    outcome = harness.text("what are your hours")
+    assert outcome["redelivered"] is False
+    assert outcome["intent"] == "practice_info"

@@ -132,6 +132,12 @@ class ConversationContext:
     escalation_open: bool = False
     last_activity: datetime | None = None
     version: int = 0
+    # The last saved turn's inbound message id and what it was to send and publish. If sending
+    # fails after the save, the redelivered message finds its own id here and delivers exactly
+    # this, instead of deciding the turn a second time. `pending_delivery` is PHI (reply text).
+    last_inbound_id: str | None = None
+    pending_delivery: list[OutboundMessage] = field(default_factory=list)
+    pending_events: list[DomainEvent] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,9 @@ from pynamodb.transactions import TransactWrite
 from careline.conversation.model import (
     Channel,
     ConversationContext,
+    DomainEvent,
     EscalationRequest,
+    OutboundMessage,
     TimelineEntry,
     TimelineKind,
 )
@@ -181,6 +183,12 @@ class DynamoContextStore:
             escalation_open=context.escalation_open,
             last_activity=context.last_activity,
             version=version,
+            last_inbound_id=context.last_inbound_id,
+            pending_enc=(
+                enc(_pending_to_json(context), self._enc_context(context.party_id, CONTEXT_SK, "pending"))
+                if context.pending_delivery or context.pending_events
+                else None
+            ),
             expires_at=expires_at,
         )
 
@@ -189,6 +197,12 @@ class DynamoContextStore:
         flow_state: dict[str, Any] = {}
         if item.flow_state_enc:
             flow_state = dec(item.flow_state_enc, self._enc_context(party_id, CONTEXT_SK, "flow_state"))
+        replies: list[OutboundMessage] = []
+        events: list[DomainEvent] = []
+        if item.pending_enc:
+            replies, events = _pending_from_json(
+                dec(item.pending_enc, self._enc_context(party_id, CONTEXT_SK, "pending"))
+            )
         return ConversationContext(
             party_id=party_id,
             phone=dec(item.phone_enc, self._enc_context(party_id, CONTEXT_SK, "phone")),
@@ -200,6 +214,9 @@ class DynamoContextStore:
             escalation_open=bool(item.escalation_open),
             last_activity=item.last_activity,
             version=int(item.version),
+            last_inbound_id=item.last_inbound_id,
+            pending_delivery=replies,
+            pending_events=events,
         )
 
     def _timeline_item(
@@ -262,3 +279,30 @@ class DynamoContextStore:
             gsi1sk=f"{status}#{instant_key(escalation.created_at)}",
             expires_at=expires_at,
         )
+
+
+def _pending_to_json(context: ConversationContext) -> dict[str, Any]:
+    return {
+        "replies": [
+            {"to": r.to_number, "text": r.text, "channel": r.channel.value, "purpose": r.purpose}
+            for r in context.pending_delivery
+        ],
+        "events": [
+            {"detail_type": e.detail_type, "detail": e.detail, "at": e.at.isoformat()}
+            for e in context.pending_events
+        ],
+    }
+
+
+def _pending_from_json(data: dict[str, Any]) -> tuple[list[OutboundMessage], list[DomainEvent]]:
+    replies = [
+        OutboundMessage(
+            to_number=r["to"], text=r["text"], channel=Channel(r["channel"]), purpose=r["purpose"]
+        )
+        for r in data.get("replies", [])
+    ]
+    events = [
+        DomainEvent(detail_type=e["detail_type"], detail=e["detail"], at=datetime.fromisoformat(e["at"]))
+        for e in data.get("events", [])
+    ]
+    return replies, events

@@ -58,6 +58,8 @@ class ContextItem(Model):
     escalation_open = BooleanAttribute(default=False)
     last_activity = UTCDateTimeAttribute(null=True)
     version = NumberAttribute(default=0)
+    last_inbound_id = UnicodeAttribute(null=True)
+    pending_enc = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
 
 
