@@ -125,3 +125,24 @@ def test_an_invalid_file_counts_as_a_failed_scenario(tmp_path: Path) -> None:
     assert lines[0].startswith("FAIL bad")
     assert any("clock: give the time with an offset" in line for line in lines)
     assert any("steps: List should have at least 1 item" in line for line in lines)
+
+
+def test_a_scenario_fails_when_a_patients_number_reaches_the_table_unencrypted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The runner's closing check: every scenario's table must hold no plaintext identifier."""
+    import json as _json
+
+    from careline.store.cipher import KmsFieldCipher
+
+    # a broken cipher that stores what it is given, as a bug in the store would
+    monkeypatch.setattr(KmsFieldCipher, "encrypt", lambda self, value, context: _json.dumps(value))
+    monkeypatch.setattr(KmsFieldCipher, "decrypt", lambda self, ciphertext, context: _json.loads(ciphertext))
+    scenario = tmp_path / "leak.yaml"
+    scenario.write_text(HOLIDAY.format(pattern="(?i)closed"), encoding="utf-8")
+
+    lines, failed = _run(scenario)
+
+    assert failed == 1, "\n".join(lines)
+    assert "after the last step" in lines[1]
+    assert lines[3] == "    happened: found a patient's phone number in the table"

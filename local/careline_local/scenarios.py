@@ -9,6 +9,7 @@ a scenario stops at its first failing step, since later steps would run from the
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import Any
 
 from careline.config import PracticeConfig, load_practice_config
 
-from careline_local.aws import in_process_aws
+from careline_local.aws import in_process_aws, scan_items
 from careline_local.clock import LocalClock, parse_duration
 from careline_local.fhir import (
     FhirClient,
@@ -161,7 +162,38 @@ class ScenarioRun:
             except Exception as exc:  # noqa: BLE001 - a crash is this scenario's failure, not the run's
                 happened = f"{type(exc).__name__}: {exc}"
                 return [StepFailure(index, step.describe(), "the step to run", happened)]
+        leaked = self._identifiers_in_table()
+        if leaked:
+            return [
+                StepFailure(
+                    len(self.scenario.steps),
+                    "(after the last step) the table",
+                    "no patient's name, phone number or date of birth in any key or unencrypted attribute",
+                    f"found a patient's {', '.join(sorted(leaked))} in the table",
+                )
+            ]
         return []
+
+    def _identifiers_in_table(self) -> set[str]:
+        """Which kinds of the scenario's patient identifiers appear in the table in plain text.
+
+        Every turn's PHI must be encrypted and every key a hash, so the raw scan of the whole table
+        must not contain a seeded name, a sender's number or a date of birth (checked per scenario,
+        so every conversation the scenarios hold is checked)."""
+        needles: dict[str, str] = {}
+        for patient in self.scenario.patients:
+            needles[patient.name.lower()] = "name"
+            family = patient.name.split()[-1].lower()
+            if len(family) >= 4:
+                needles[family] = "name"
+            needles[patient.birthDate.isoformat()] = "date of birth"
+            needles[patient.birthDate.strftime("%m/%d/%Y")] = "date of birth"
+            needles[patient.phone[-10:]] = "phone number"
+        for step in self.scenario.steps:
+            if step.from_ and step.from_.startswith("+"):
+                needles[step.from_[-10:]] = "phone number"
+        raw = json.dumps(scan_items(self.stack.resources.region, self.stack.resources.table_name)).lower()
+        return {kind for needle, kind in needles.items() if needle in raw}
 
     # -- actions -----------------------------------------------------------------------------------
 
