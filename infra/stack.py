@@ -34,7 +34,7 @@ class CarelineStack(cdk.Stack):
         self.encryption = EncryptionKey(self, "Encryption")
         key = self.encryption.key
         self.store = ConversationStore(self, "Store", key=key)
-        self.events = DomainEventBus(self, "Events")
+        self.events = DomainEventBus(self, "Events", key=key)
         self.sms = SmsChannel(self, "Sms", config=config, key=key)
         self.layers = CarelineLayers(self, "Layers", config_path=config_path)
         self.conversation = SmsConversation(

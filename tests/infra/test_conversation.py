@@ -108,8 +108,11 @@ def test_sms_inbound_is_subscribed_to_the_inbound_topic(synth: Synthesized) -> N
     )
 
 
-def test_domain_events_go_to_the_careline_bus(synth: Synthesized) -> None:
-    synth.template.has_resource_properties("AWS::Events::EventBus", {"Name": "careline"})
+def test_domain_events_go_to_the_careline_bus_encrypted_with_the_cmk(synth: Synthesized) -> None:
+    synth.template.has_resource_properties(
+        "AWS::Events::EventBus",
+        {"Name": "careline", "KmsKeyIdentifier": arn_of(_id(synth, "AWS::KMS::Key"))},
+    )
 
 
 def test_sms_inbound_role_is_assumable_by_lambda_only_and_has_no_inline_or_aws_managed_policy(
