@@ -90,3 +90,22 @@ def test_the_rule_name_is_reported_and_holds_no_patient_words() -> None:
 
 def test_crisis_wins_when_both_fire() -> None:
     assert SCREEN.screen("my chest hurts and I want to die").category is SafetyCategory.CRISIS
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I took too many pills",
+        "my son swallowed way too many of his tablets",
+        "i think i had too much insulin, shaky",
+    ],
+)
+def test_taking_too_many_pills_is_an_emergency(text: str) -> None:
+    assert SafetyScreen().screen(text).category is SafetyCategory.EMERGENCY
+
+
+@pytest.mark.parametrize(
+    "text", ["do i take too many pills? can someone review my meds", "I have too many pills left over"]
+)
+def test_talk_about_how_many_pills_is_not_an_overdose(text: str) -> None:
+    assert SafetyScreen().screen(text).category is SafetyCategory.NONE

@@ -140,7 +140,9 @@ _EMERGENCY_RULES: Final = (
     _rule(
         "poisoning",
         r"\b(ate|swallowed|drank|ingested|got into)\b.{0,25}\b(poison\w*|bleach|batter(y|ies)|detergent|pods?"
-        r"|antifreeze|pills|medicine|meds|chemicals?|cleaner)\b|\boverdos\w*\b|\bpoison control\b",
+        r"|antifreeze|pills|medicine|meds|chemicals?|cleaner)\b|\boverdos\w*\b|\bpoison control\b"
+        r"|\b(took|taken|swallowed|had)\b.{0,12}\b(too many|too much|way too many|a lot of)\b"
+        r".{0,20}\b(pills?|meds|medicines?|medication\w*|tablets?|capsules?|tylenol|insulin|doses?)\b",
     ),
     _rule(
         "anaphylaxis",
