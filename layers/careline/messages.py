@@ -36,13 +36,22 @@ MESSAGE_PLACEHOLDERS: Final[Mapping[str, frozenset[str]]] = {
     "hours_closed_now": frozenset({"next_open"}),
     "hours_closed_today": frozenset({"reason", "next_open"}),
     "hours_week": frozenset({"week"}),
+    # one day asked about ("open saturday?", "open christmas eve?"): `day` names it, with the
+    # holiday or closure in brackets; `next_open` is when we open again after it
+    "hours_day_open": frozenset({"day", "opens", "closes"}),
+    "hours_day_closed": frozenset({"day", "next_open"}),
+    "hours_day_closed_observed": frozenset({"day", "observed", "next_open"}),
+    "hours_tomorrow_open": frozenset({"day", "opens", "closes"}),
+    "hours_tomorrow_closed": frozenset({"day", "next_open"}),
     "address": frozenset({"locations"}),
     "directions": frozenset({"locations"}),
     "parking": frozenset({"locations"}),
     "what_to_bring": frozenset({"answer"}),
     "new_patients": frozenset({"answer"}),
     "fax": frozenset({"fax"}),
+    "fax_location": frozenset({"location", "fax"}),
     "phone": frozenset(),
+    "phone_location": frozenset({"location", "phone"}),
     # hand-off to a person
     "handoff_in_hours": frozenset({"queue_label", "minutes"}),
     "handoff_after_hours": frozenset({"queue_label", "next_open"}),

@@ -415,11 +415,156 @@ def test_asking_about_todays_weekday_answers_for_today(practice: PracticeConfig)
     assert texts(result).startswith("We're open now until 7pm today.")
 
 
-def test_asking_about_another_weekday_lists_the_week(chat: Conversation) -> None:
-    assert "Sat Dec 26: closed" in texts(chat.say("r u open saturday"))
+def test_asking_about_another_weekday_answers_for_that_day(chat: Conversation) -> None:
+    assert texts(chat.say("r u open saturday")).startswith(
+        "Saturday, Dec 26: we're closed. We open again Monday at 8am."
+    )
 
 
 def test_what_to_bring_wins_over_the_word_appointment(chat: Conversation) -> None:
     result = chat.say("first appt tomorrow, what do i need to bring?")
     assert "photo ID" in texts(result)
     assert result.escalations == []
+
+
+# --- hours for the day asked about ---------------------------------------------------------------------
+
+TUESDAY_DEC_1_10AM = local(2026, 12, 1, 10, 0)
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("are you open tomorrow", "Tomorrow, Wednesday, Dec 2, we're open 8am-5pm."),
+        ("r u open tmrw?", "Tomorrow, Wednesday, Dec 2, we're open 8am-5pm."),
+        ("when do you open monday", "Monday, Dec 7: we're open 8am-5pm."),
+        ("open on saturday?", "Saturday, Dec 5: we're closed. We open again Monday at 8am."),
+        ("what time do you close friday", "Friday, Dec 4: we're open 8am-4pm."),
+        ("are you open christmas eve", "Thursday, Dec 24 (Christmas Eve): we're open 8am-12pm."),
+        ("what are your hours dec 24", "Thursday, Dec 24 (Christmas Eve): we're open 8am-12pm."),
+        (
+            "are you open 12/25",
+            "Friday, Dec 25 (Christmas Day): we're closed. We open again Monday, Dec 28 at 8am.",
+        ),
+        (
+            "open new year's day?",
+            "Friday, Jan 1 (New Year's Day): we're closed. We open again Monday, Jan 4 at 8am.",
+        ),
+        (
+            "open on thanksgiving?",
+            "Thursday, Nov 25 (Thanksgiving Day): we're closed. We open again Friday, Nov 26 at 8am.",
+        ),
+        ("are you open on veterans day", "Thursday, Nov 11 (Veterans Day): we're open 8am-7pm."),
+        ("are you open the 31st", "Thursday, Dec 31 (New Year's Eve): we're open 8am-12pm."),
+    ],
+)
+def test_a_question_naming_one_day_answers_that_day(
+    practice: PracticeConfig, question: str, answer: str
+) -> None:
+    result = Conversation(practice, TUESDAY_DEC_1_10AM).say(question)
+    assert texts(result).startswith(answer)
+
+
+def test_tomorrow_closed_for_a_holiday_names_it_and_when_we_open(practice: PracticeConfig) -> None:
+    result = Conversation(practice, local(2026, 12, 24, 9, 0)).say("are you open tomorrow?")
+    assert texts(result).startswith(
+        "We're closed tomorrow, Friday, Dec 25 (Christmas Day). We open again Monday at 8am."
+    )
+    assert result.timeline[-1].data["message_key"] == "hours_tomorrow_closed"
+
+
+def test_today_said_outright_wins_over_a_holiday_greeting(practice: PracticeConfig) -> None:
+    result = Conversation(practice, local(2027, 1, 4, 10, 0)).say("happy new year! are you open today?")
+    assert texts(result).startswith("We're open now until 5pm today.")
+
+
+def test_naming_todays_date_answers_for_right_now(practice: PracticeConfig) -> None:
+    result = Conversation(practice, TUESDAY_DEC_1_10AM).say("are you open dec 1")
+    assert texts(result).startswith("We're open now until 5pm today.")
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["what are your hours this week", "are you open this weekend", "hours for monday and tuesday?"],
+)
+def test_several_days_still_get_the_week(practice: PracticeConfig, question: str) -> None:
+    reply = texts(Conversation(practice, TUESDAY_DEC_1_10AM).say(question))
+    assert reply.startswith("Our hours this week:\nTue Dec 1: 8am-5pm")
+    assert reply.count("\n") == 7
+
+
+def test_tomorrow_across_spring_forward_is_the_next_local_day(practice: PracticeConfig) -> None:
+    # 11:30pm Saturday Mar 7 2026, PST: 24 hours later is already Monday 00:30 PDT, but tomorrow is Sunday
+    result = Conversation(practice, local(2026, 3, 7, 23, 30)).say("are you open tomorrow")
+    assert texts(result).startswith("We're closed tomorrow, Sunday, Mar 8. We open again Monday at 8am.")
+
+
+def test_a_weekday_across_fall_back_keeps_wall_clock_hours(practice: PracticeConfig) -> None:
+    # asked Friday Oct 30 2026 (PDT) about Monday Nov 2 (PST, after the change on Sunday Nov 1)
+    result = Conversation(practice, local(2026, 10, 30, 18, 0)).say("r u open monday")
+    assert texts(result).startswith("Monday, Nov 2: we're open 8am-5pm.")
+
+
+def test_the_week_across_spring_forward_lists_wall_clock_hours(practice: PracticeConfig) -> None:
+    reply = texts(Conversation(practice, local(2026, 3, 6, 9, 0)).say("hours this week?"))
+    assert "Sun Mar 8: closed\nMon Mar 9: 8am-5pm" in reply
+
+
+def test_a_holiday_on_a_weekend_names_the_weekday_it_is_observed(practice: PracticeConfig) -> None:
+    # July 4 2026 is a Saturday; the practice closes on Friday July 3 instead
+    result = Conversation(practice, local(2026, 6, 29, 10, 0)).say("are you open on the 4th of july?")
+    assert texts(result) == (
+        "Saturday, Jul 4 (Independence Day): we're closed. We're also closed Friday, Jul 3 "
+        "for the holiday. We open again Monday, Jul 6 at 8am."
+    )
+
+
+def test_the_observed_weekday_itself_says_why_it_is_closed(practice: PracticeConfig) -> None:
+    result = Conversation(practice, local(2026, 6, 29, 10, 0)).say("are you open friday")
+    assert texts(result).startswith(
+        "Friday, Jul 3 (Independence Day, observed): we're closed. We open again Monday, Jul 6 at 8am."
+    )
+
+
+def test_a_day_asked_by_voice_gets_the_spoken_wording(practice: PracticeConfig) -> None:
+    call = Conversation(practice, TUESDAY_DEC_1_10AM, channel=Channel.VOICE)
+    assert texts(call.say("are you open saturday")) == (
+        "On Saturday, Dec 5, we are closed. We open again Monday at 8am. If this is an emergency, call 9 1 1."
+    )
+
+
+# --- one location when the message names one ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("where is your st johns clinic", "Riverbend St. Johns: 8520 N Lombard St, Portland, OR 97203"),
+        (
+            "parking at hawthorne?",
+            "Riverbend Hawthorne: Free parking in the lot behind the building. Enter from SE 23rd Ave.",
+        ),
+        (
+            "directions to the lombard office",
+            "Riverbend St. Johns: On N Lombard near the St. Johns Bridge. Bus 4 and 75 stop a block away.",
+        ),
+        (
+            "whats the phone number for the st johns office",
+            "You can call Riverbend St. Johns at (503) 555-0120.",
+        ),
+        ("fax number for st johns?", "The fax number for Riverbend St. Johns is (503) 555-0121."),
+    ],
+)
+def test_a_named_location_gets_its_own_answer_only(chat: Conversation, question: str, answer: str) -> None:
+    assert texts(chat.say(question)) == answer
+
+
+@pytest.mark.parametrize("question", ["where is your office", "where do i park", "directions please"])
+def test_no_named_location_lists_both(chat: Conversation, question: str) -> None:
+    reply = texts(chat.say(question))
+    assert "Riverbend Hawthorne:" in reply
+    assert "Riverbend St. Johns:" in reply
+
+
+def test_the_main_number_when_no_location_is_named(chat: Conversation) -> None:
+    assert texts(chat.say("whats your phone number")) == "You can call us at (503) 555-0100."

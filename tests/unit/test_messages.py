@@ -64,6 +64,32 @@ def test_rendering_with_a_missing_value_fails_loudly() -> None:
         ("hours_closed_today", {"reason": "Thanksgiving Day", "next_open": "Monday at 8am"}),
         ("handoff_in_hours", {"queue_label": "front desk", "minutes": "15"}),
         ("handoff_after_hours", {"queue_label": "front desk", "next_open": "Monday at 8am"}),
+        (
+            "hours_day_open",
+            {"day": "Thursday, Dec 24 (Christmas Eve)", "opens": "8:30am", "closes": "12:30pm"},
+        ),
+        (
+            "hours_day_closed",
+            {"day": "Wednesday, Dec 1 (Day after Thanksgiving)", "next_open": "Monday, Dec 13 at 8:30am"},
+        ),
+        (
+            "hours_day_closed_observed",
+            {
+                "day": "Saturday, Jul 4 (Independence Day)",
+                "observed": "Friday, Jul 3",
+                "next_open": "Monday, Jul 6 at 8am",
+            },
+        ),
+        (
+            "hours_tomorrow_open",
+            {"day": "Wednesday, Dec 24 (Christmas Eve)", "opens": "8:30am", "closes": "12:30pm"},
+        ),
+        (
+            "hours_tomorrow_closed",
+            {"day": "Wednesday, Nov 27 (Day after Thanksgiving)", "next_open": "Monday at 8am"},
+        ),
+        ("phone_location", {"location": "Riverbend St. Johns", "phone": "(503) 555-0120"}),
+        ("fax_location", {"location": "Riverbend St. Johns", "fax": "(503) 555-0121"}),
         ("fallback_offer_person", {}),
         ("clinical_offer_nurse", {}),
     ],

@@ -35,8 +35,9 @@ def test_a_bot_model_missing_an_intent_is_refused() -> None:
         ("wat time r u open", "hours", "today"),
         ("are you open today?", "hours", "today"),
         ("what are your hours this week", "hours", "week"),
-        ("r u open sat", "hours", "week"),
-        ("open on christmas?", "hours", "week"),
+        ("r u open sat", "hours", "day"),
+        ("are u open tmrw", "hours", "tomorrow"),
+        ("open this weekend?", "hours", "week"),
         ("adress", "address", None),
         ("where are you located", "address", None),
         ("wher do i park", "parking", None),
@@ -50,6 +51,56 @@ def test_practice_info_topics_through_shorthand_and_typos(text: str, topic: str,
     assert result.intent == "practice_info"
     assert result.entities.get("topic") == topic
     assert result.entities.get("period") == period
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("are you open today?", {"period": "today", "days_ahead": "0"}),
+        ("are you open tomorrow", {"period": "tomorrow", "days_ahead": "1"}),
+        ("r u open tmrw?", {"period": "tomorrow", "days_ahead": "1"}),
+        ("open the day after tomorrow?", {"period": "day", "days_ahead": "2"}),
+        ("when do you open monday", {"period": "day", "weekday": "monday"}),
+        ("are you open on saturdays", {"period": "day", "weekday": "saturday"}),
+        ("what are your hours dec 24", {"period": "day", "date": "12-24"}),
+        ("are you open december 24th?", {"period": "day", "date": "12-24"}),
+        ("open on the 24th of december", {"period": "day", "date": "12-24"}),
+        ("are you open 12/24", {"period": "day", "date": "12-24"}),
+        ("open 1/2/27?", {"period": "day", "date": "01-02"}),
+        ("you open dec 2?", {"period": "day", "date": "12-02"}),
+        ("you open sept 7?", {"period": "day", "date": "09-07"}),
+        ("open decmber 31?", {"period": "day", "date": "12-31"}),
+        ("what time do you open on the 3rd", {"period": "day", "day_of_month": "3"}),
+        ("hours for monday and tuesday", {"period": "week"}),
+        ("what days are you open", {"period": "week"}),
+        ("what are your hours this week", {"period": "week"}),
+        # names of holidays and closures are the dialog's to resolve, from the practice calendar
+        ("open on labor day?", {"period": "today"}),
+        ("are you open christmas eve", {"period": "today"}),
+        # not dates: an hours range, an impossible day
+        ("are you open 8-5", {"period": "today"}),
+        ("are you open 2/30", {"period": "today"}),
+    ],
+)
+def test_hours_questions_name_the_day_they_ask_about(text: str, day: dict[str, str]) -> None:
+    result = classify(text)
+    assert result.intent == "practice_info"
+    assert result.entities == {"topic": "hours", **day}
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("where is your st johns clinic", "address"),
+        ("parking at hawthorne?", "parking"),
+        ("directions to the lombard office", "directions"),
+        ("whats the number for the st johns office", "phone"),
+        ("fax number for hawthorne", "fax"),
+    ],
+)
+def test_a_named_location_does_not_change_the_topic(text: str, topic: str) -> None:
+    result = classify(text)
+    assert (result.intent, result.entities) == ("practice_info", {"topic": topic})
 
 
 @pytest.mark.parametrize(

@@ -48,7 +48,17 @@ _SIMILARITY_WEIGHT: Final = 0.55
 
 @dataclass(frozen=True)
 class Interpretation:
-    """What a message asks for. `entities` holds non-PHI slots, e.g. {"topic": "hours", "period": "week"}."""
+    """What a message asks for. `entities` holds non-PHI slots, e.g. {"topic": "hours", "period": "week"}.
+
+    For the hours topic, `period` is one of:
+      "week"      more than one day ("this week", "the weekend", "monday and tuesday")
+      "tomorrow"  tomorrow (`days_ahead` "1")
+      "day"       one other day, given by `weekday` ("saturday"), `date` ("12-24", month-day),
+                  `day_of_month` ("24", from "the 24th") or `days_ahead` ("2")
+      "today"     today: said outright (`days_ahead` "0"), or no day the classifier can name,
+                  in which case the dialog may still find a holiday or a closure note in the
+                  text, since those come from the practice calendar
+    """
 
     intent: str
     confidence: float
@@ -63,6 +73,21 @@ def _tokens(text: str) -> list[str]:
 def _contains(tokens: Sequence[str], phrase: Sequence[str]) -> bool:
     n = len(phrase)
     return any(list(tokens[i : i + n]) == list(phrase) for i in range(len(tokens) - n + 1))
+
+
+# "12/24" or "12/24/26": month first, as US patients write it; a dash is left alone because
+# "open 8-5?" is hours, not a date.
+_SLASH_DATE: Final = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})(?:/(?:\d{4}|\d{2}))?(?![\d/])")
+_DAY_NUMBER: Final = re.compile(r"^(\d{1,2})(st|nd|rd|th)?$")
+# days in each month of a leap year: Feb 29 is a date; the dialog finds the year it falls in
+_MONTH_DAYS: Final = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _month_day(month: int, day: int) -> str | None:
+    """ "MM-DD" when `month`/`day` is a calendar date, else None (so "2/30" is no date at all)."""
+    if 1 <= month <= 12 and 1 <= day <= _MONTH_DAYS[month - 1]:
+        return f"{month:02d}-{day:02d}"
+    return None
 
 
 def _features(tokens: Sequence[str]) -> Counter[str]:
@@ -102,6 +127,11 @@ class LocalClassifier:
             for phrase in words:
                 self._vocab.update(_tokens(str(phrase)))
         self._vocab.update(w for words in self._shorthand.values() for w in words)
+        # day words stay themselves: "sept" must not snap to "set", nor "days" to "day" (which
+        # would make "open on labor day" a question about the whole week)
+        day_words = [*(model.get("week_words") or []), *(model.get("relative_days") or {})]
+        for phrase in [*day_words, *(model.get("months") or {})]:
+            self._vocab.update(_tokens(str(phrase)))
         self._vocab_sorted = sorted(self._vocab)
 
         samples: dict[str, list[Counter[str]]] = {}
@@ -126,6 +156,14 @@ class LocalClassifier:
         }
         self._weekdays = tuple(str(d) for d in model.get("weekdays") or [])
         self._week_words = tuple(tuple(self.normalize(str(p))) for p in model.get("week_words") or [])
+        relative = (model.get("relative_days") or {}).items()
+        self._relative_days = sorted(
+            ((tuple(self.normalize(str(p))), int(n)) for p, n in relative), key=lambda pn: -len(pn[0])
+        )
+        self._months: dict[str, int] = {
+            str(k).lower(): int(v) for k, v in (model.get("months") or {}).items()
+        }
+        self._month_names = sorted(name for name in self._months if len(name) >= 5)
 
     def normalize(self, text: str) -> list[str]:
         """Lower-case words with shorthand expanded and unknown words snapped to the model's vocabulary."""
@@ -178,10 +216,10 @@ class LocalClassifier:
                 best, best_score = specific[0]
         if best_score < MIN_CONFIDENCE:
             return Interpretation("out_of_scope", round(best_score, 3))
-        entities = self._practice_entities(tokens) if best == "practice_info" else {}
+        entities = self._practice_entities(tokens, text) if best == "practice_info" else {}
         return Interpretation(best, round(min(1.0, best_score), 3), entities)
 
-    def _practice_entities(self, tokens: list[str]) -> dict[str, str]:
+    def _practice_entities(self, tokens: list[str], text: str) -> dict[str, str]:
         best_topic, best_hits = "hours", 0.0
         for topic, phrases in self._topics.items():
             hits = sum(len(p) for p in phrases if p and _contains(tokens, p))
@@ -189,13 +227,69 @@ class LocalClassifier:
                 best_topic, best_hits = topic, hits
         entities = {"topic": best_topic}
         if best_topic == "hours":
-            week = any(p and _contains(tokens, p) for p in self._week_words)
-            entities["period"] = "week" if week else "today"
-            named = [day for day in self._weekdays if day in tokens]
-            if len(named) == 1:
-                # "open late on thursdays?" asked on a Thursday is about today
-                entities["weekday"] = named[0]
+            entities.update(self._day_entities(tokens, text))
         return entities
+
+    def _day_entities(self, tokens: list[str], text: str) -> dict[str, str]:
+        """Which day an hours question is about (see `Interpretation`); no clock is read here."""
+        named = sorted({day for day in self._weekdays if day in tokens})
+        if len(named) > 1 or any(p and _contains(tokens, p) for p in self._week_words):
+            return {"period": "week"}
+        month_day = self._date(text)
+        if month_day is not None:
+            return {"period": "day", "date": month_day}
+        day_of_month = self._day_of_month(text)
+        if day_of_month is not None:
+            return {"period": "day", "day_of_month": day_of_month}
+        for phrase, ahead in self._relative_days:
+            if phrase and _contains(tokens, phrase):
+                period = {0: "today", 1: "tomorrow"}.get(ahead, "day")
+                return {"period": period, "days_ahead": str(ahead)}
+        if named:
+            # "open late on thursdays?" asked on a Thursday is about today: the dialog decides
+            return {"period": "day", "weekday": named[0]}
+        return {"period": "today"}
+
+    def _month(self, word: str) -> int | None:
+        if word in self._months:
+            return self._months[word]
+        if len(word) < 5:
+            return None
+        close = get_close_matches(word, self._month_names, n=1, cutoff=0.8)
+        return self._months[close[0]] if close else None
+
+    def _date(self, text: str) -> str | None:
+        """A month and day: "dec 24", "december 24th", "24th of december", "12/24"."""
+        slash = _SLASH_DATE.search(text)
+        if slash:
+            return _month_day(int(slash.group(1)), int(slash.group(2)))
+        # raw words: shorthand would read "dec 2" as "dec to"
+        words = _tokens(text)
+        for i, word in enumerate(words):
+            month = self._month(word)
+            if month is None:
+                continue
+            after = words[i + 1 : i + 3]
+            if after and after[0] == "the":
+                after = after[1:]
+            before = words[max(0, i - 2) : i]
+            if before and before[-1] == "of":
+                before = before[:-1]
+            for candidate in (after[:1], before[-1:]):
+                number = _DAY_NUMBER.match(candidate[0]) if candidate else None
+                if number:
+                    return _month_day(month, int(number.group(1)))
+        return None
+
+    @staticmethod
+    def _day_of_month(text: str) -> str | None:
+        """A day of the month with no month: "the 24th" (an ordinal, so "the 2 of us" is no date)."""
+        words = _tokens(text)
+        for before, word in pairwise(words):
+            number = _DAY_NUMBER.match(word)
+            if before == "the" and number and number.group(2) and 1 <= int(number.group(1)) <= 31:
+                return str(int(number.group(1)))
+        return None
 
 
 @cache

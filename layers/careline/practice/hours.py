@@ -127,6 +127,19 @@ class PracticeCalendar:
                 return opening
         return None
 
+    def opening_after(self, day: date) -> datetime | None:
+        """The first opening on a local day after `day` (None if closed for the next year).
+
+        Walks local dates rather than adding hours to an instant, so a DST change in between
+        cannot land on the wrong day.
+        """
+        for offset in range(1, _SEARCH_DAYS + 1):
+            later = day + timedelta(days=offset)
+            interval = self.hours_on(later).interval
+            if interval is not None:
+                return self._instant(later, interval.opens)
+        return None
+
     def _instant(self, day: date, wall: time) -> datetime:
         return datetime.combine(day, wall, tzinfo=self.tz)
 
@@ -169,6 +182,18 @@ def describe_day(hours: DayHours) -> str:
         return f"{label}: closed ({hours.reason})" if hours.reason else f"{label}: closed"
     span = f"{format_time(hours.interval.opens)}-{format_time(hours.interval.closes)}"
     return f"{label}: {span} ({hours.reason})" if hours.reason else f"{label}: {span}"
+
+
+def describe_date(day: date, reason: str | None = None) -> str:
+    """A day as one answer names it: "Saturday, Dec 5", "Thursday, Dec 24 (Christmas Eve)".
+
+    An observed holiday reads "(Independence Day, observed)" rather than nesting brackets.
+    """
+    label = f"{day:%A, %b} {day.day}"
+    if not reason:
+        return label
+    base = reason.removesuffix(" (observed)")
+    return f"{label} ({base}, observed)" if base != reason else f"{label} ({reason})"
 
 
 def describe_opening(opening: datetime, now: datetime, tz: ZoneInfo) -> str:
