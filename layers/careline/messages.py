@@ -43,6 +43,28 @@ MESSAGE_PLACEHOLDERS: Final[Mapping[str, frozenset[str]]] = {
     "hours_day_closed_observed": frozenset({"day", "observed", "next_open"}),
     "hours_tomorrow_open": frozenset({"day", "opens", "closes"}),
     "hours_tomorrow_closed": frozenset({"day", "next_open"}),
+    # hours for the one office a question names: `office` is its short name ("St. Johns"),
+    # `answer` one of the hours messages above, worded for that office
+    "hours_at_office": frozenset({"office", "answer"}),
+    # several offices whose hours differ on the day(s) asked: one line per office (or offices
+    # sharing hours), each rendered from a `hours_office_*` line below
+    "hours_today_by_office": frozenset({"offices"}),
+    "hours_office_open_now": frozenset({"office", "closes"}),
+    "hours_office_opens_later_today": frozenset({"office", "opens", "closes"}),
+    "hours_office_closed_now": frozenset({"office", "next_open"}),
+    "hours_office_closed_today": frozenset({"office", "next_open"}),
+    "hours_day_by_office": frozenset({"day", "offices"}),
+    "hours_tomorrow_by_office": frozenset({"day", "offices"}),
+    "hours_office_day_open": frozenset({"office", "opens", "closes"}),
+    "hours_office_day_closed": frozenset({"office"}),
+    # the week: the main office's seven days, then how each other office differs (`days`, e.g.
+    # "Mon, Tue 8:30am-5pm; Wed closed"), one `hours_week_office_differs` line each
+    "hours_week_by_office": frozenset({"office", "week", "others"}),
+    "hours_week_office_differs": frozenset({"office", "days"}),
+    # when we open next, if the offices open at different times: the earliest opening, then
+    # `others`, the other offices' openings, each a `hours_office_next_open`
+    "hours_next_open_by_office": frozenset({"next_open", "others"}),
+    "hours_office_next_open": frozenset({"office", "next_open"}),
     "address": frozenset({"locations"}),
     "directions": frozenset({"locations"}),
     "parking": frozenset({"locations"}),

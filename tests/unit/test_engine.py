@@ -19,6 +19,7 @@ from careline.conversation.model import (
     TurnResult,
     Urgency,
 )
+from careline.messages import is_gsm7, sms_segments
 from careline.nlu import Interpretation
 
 from tests.unit.fakes import FixedClock, local
@@ -203,12 +204,30 @@ def test_safety_events_hold_no_patient_words(chat: Conversation) -> None:
     ("at", "expected"),
     [
         (local(2026, 12, 22, 10, 0), "We're open now until 5pm today."),
-        (local(2026, 12, 22, 7, 15), "We open today at 8am and close at 5pm."),
-        (local(2026, 12, 22, 18, 30), "We're closed now. We open tomorrow at 8am."),
-        (local(2026, 12, 26, 11, 0), "We're closed now. We open Monday at 8am."),  # Saturday
-        (local(2026, 12, 25, 9, 0), "We're closed today (Christmas Day). We open Monday at 8am."),
-        (local(2026, 11, 27, 9, 0), "We're closed today (Day after Thanksgiving). We open Monday at 8am."),
-        (local(2026, 12, 24, 13, 0), "We're closed now. We open Monday at 8am."),  # Christmas Eve half day
+        # both offices open later today, at different times
+        (
+            local(2026, 12, 22, 7, 15),
+            "Our offices today:\nHawthorne: open 8am-5pm\nSt. Johns: open 8:30am-5pm\n",
+        ),
+        # St. Johns is closed on Wednesdays, so it opens again only on Thursday
+        (
+            local(2026, 12, 22, 18, 30),
+            "We're closed now. We open tomorrow at 8am (St. Johns Thursday at 8:30am).",
+        ),
+        (
+            local(2026, 12, 26, 11, 0),
+            "We're closed now. We open Monday at 8am (St. Johns at 8:30am).",
+        ),  # Saturday
+        (
+            local(2026, 12, 25, 9, 0),
+            "We're closed today (Christmas Day). We open Monday at 8am (St. Johns at 8:30am).",
+        ),
+        (
+            local(2026, 11, 27, 9, 0),
+            "We're closed today (Day after Thanksgiving). We open Monday at 8am (St. Johns at 8:30am).",
+        ),
+        # Christmas Eve half day
+        (local(2026, 12, 24, 13, 0), "We're closed now. We open Monday at 8am (St. Johns at 8:30am)."),
     ],
 )
 def test_hours_today(practice: PracticeConfig, at: datetime, expected: str) -> None:
@@ -219,7 +238,7 @@ def test_hours_today(practice: PracticeConfig, at: datetime, expected: str) -> N
 def test_hours_on_the_dst_change_day_use_the_local_wall_clock(practice: PracticeConfig) -> None:
     # Sunday 2026-03-08, DST starts; asked at 8:30am PDT, the answer is Monday at 8am
     result = Conversation(practice, local(2026, 3, 8, 8, 30)).say("wat time r u open")
-    assert "We open tomorrow at 8am" in texts(result)
+    assert "We open tomorrow at 8am (St. Johns at 8:30am)" in texts(result)
 
 
 def test_hours_this_week_name_the_holiday_closures(practice: PracticeConfig) -> None:
@@ -227,7 +246,7 @@ def test_hours_this_week_name_the_holiday_closures(practice: PracticeConfig) -> 
     reply = texts(result)
     assert "Fri Dec 25: closed (Christmas Day)" in reply
     assert "Thu Dec 24: 8am-12pm (Christmas Eve)" in reply
-    assert reply.count("\n") == 7  # heading plus seven days
+    assert reply.count("\n") == 8  # heading, seven days, and the office keeping other hours
 
 
 def test_address_lists_both_offices(chat: Conversation) -> None:
@@ -412,12 +431,12 @@ def test_the_engine_leaves_the_version_and_the_callers_context_alone(practice: P
 def test_asking_about_todays_weekday_answers_for_today(practice: PracticeConfig) -> None:
     thursday_evening = local(2026, 3, 5, 17, 30)
     result = Conversation(practice, thursday_evening).say("are you open late on thursdays?")
-    assert texts(result).startswith("We're open now until 7pm today.")
+    assert texts(result).startswith("Our offices today:\nHawthorne: open now until 7pm\n")
 
 
 def test_asking_about_another_weekday_answers_for_that_day(chat: Conversation) -> None:
     assert texts(chat.say("r u open saturday")).startswith(
-        "Saturday, Dec 26: we're closed. We open again Monday at 8am."
+        "Saturday, Dec 26: we're closed. We open again Monday at 8am (St. Johns at 8:30am)."
     )
 
 
@@ -435,27 +454,51 @@ TUESDAY_DEC_1_10AM = local(2026, 12, 1, 10, 0)
 @pytest.mark.parametrize(
     ("question", "answer"),
     [
-        ("are you open tomorrow", "Tomorrow, Wednesday, Dec 2, we're open 8am-5pm."),
-        ("r u open tmrw?", "Tomorrow, Wednesday, Dec 2, we're open 8am-5pm."),
-        ("when do you open monday", "Monday, Dec 7: we're open 8am-5pm."),
-        ("open on saturday?", "Saturday, Dec 5: we're closed. We open again Monday at 8am."),
-        ("what time do you close friday", "Friday, Dec 4: we're open 8am-4pm."),
-        ("are you open christmas eve", "Thursday, Dec 24 (Christmas Eve): we're open 8am-12pm."),
-        ("what are your hours dec 24", "Thursday, Dec 24 (Christmas Eve): we're open 8am-12pm."),
+        (
+            "are you open tomorrow",
+            "Tomorrow, Wednesday, Dec 2:\nHawthorne: open 8am-5pm\nSt. Johns: closed\n",
+        ),
+        ("r u open tmrw?", "Tomorrow, Wednesday, Dec 2:\nHawthorne: open 8am-5pm\nSt. Johns: closed\n"),
+        ("when do you open monday", "Monday, Dec 7:\nHawthorne: open 8am-5pm\nSt. Johns: open 8:30am-5pm\n"),
+        (
+            "open on saturday?",
+            "Saturday, Dec 5: we're closed. We open again Monday at 8am (St. Johns at 8:30am).",
+        ),
+        (
+            "what time do you close friday",
+            "Friday, Dec 4:\nHawthorne: open 8am-4pm\nSt. Johns: open 8:30am-4pm\n",
+        ),
+        (
+            "are you open christmas eve",
+            "Thursday, Dec 24 (Christmas Eve):\nHawthorne: open 8am-12pm\nSt. Johns: open 8:30am-12pm\n",
+        ),
+        (
+            "what are your hours dec 24",
+            "Thursday, Dec 24 (Christmas Eve):\nHawthorne: open 8am-12pm\nSt. Johns: open 8:30am-12pm\n",
+        ),
         (
             "are you open 12/25",
-            "Friday, Dec 25 (Christmas Day): we're closed. We open again Monday, Dec 28 at 8am.",
+            "Friday, Dec 25 (Christmas Day): we're closed. We open again Monday, Dec 28 at 8am "
+            "(St. Johns at 8:30am).",
         ),
         (
             "open new year's day?",
-            "Friday, Jan 1 (New Year's Day): we're closed. We open again Monday, Jan 4 at 8am.",
+            "Friday, Jan 1 (New Year's Day): we're closed. We open again Monday, Jan 4 at 8am "
+            "(St. Johns at 8:30am).",
         ),
         (
             "open on thanksgiving?",
-            "Thursday, Nov 25 (Thanksgiving Day): we're closed. We open again Friday, Nov 26 at 8am.",
+            "Thursday, Nov 25 (Thanksgiving Day): we're closed. We open again Friday, Nov 26 at 8am "
+            "(St. Johns at 8:30am).",
         ),
-        ("are you open on veterans day", "Thursday, Nov 11 (Veterans Day): we're open 8am-7pm."),
-        ("are you open the 31st", "Thursday, Dec 31 (New Year's Eve): we're open 8am-12pm."),
+        (
+            "are you open on veterans day",
+            "Thursday, Nov 11 (Veterans Day):\nHawthorne: open 8am-7pm\nSt. Johns: open 8:30am-5pm\n",
+        ),
+        (
+            "are you open the 31st",
+            "Thursday, Dec 31 (New Year's Eve):\nHawthorne: open 8am-12pm\nSt. Johns: open 8:30am-12pm\n",
+        ),
     ],
 )
 def test_a_question_naming_one_day_answers_that_day(
@@ -468,7 +511,8 @@ def test_a_question_naming_one_day_answers_that_day(
 def test_tomorrow_closed_for_a_holiday_names_it_and_when_we_open(practice: PracticeConfig) -> None:
     result = Conversation(practice, local(2026, 12, 24, 9, 0)).say("are you open tomorrow?")
     assert texts(result).startswith(
-        "We're closed tomorrow, Friday, Dec 25 (Christmas Day). We open again Monday at 8am."
+        "We're closed tomorrow, Friday, Dec 25 (Christmas Day). We open again Monday at 8am "
+        "(St. Johns at 8:30am)."
     )
     assert result.timeline[-1].data["message_key"] == "hours_tomorrow_closed"
 
@@ -489,20 +533,22 @@ def test_naming_todays_date_answers_for_right_now(practice: PracticeConfig) -> N
 )
 def test_several_days_still_get_the_week(practice: PracticeConfig, question: str) -> None:
     reply = texts(Conversation(practice, TUESDAY_DEC_1_10AM).say(question))
-    assert reply.startswith("Our hours this week:\nTue Dec 1: 8am-5pm")
-    assert reply.count("\n") == 7
+    assert reply.startswith("Hours this week at Hawthorne:\nTue Dec 1: 8am-5pm")
+    assert reply.count("\n") == 8
 
 
 def test_tomorrow_across_spring_forward_is_the_next_local_day(practice: PracticeConfig) -> None:
     # 11:30pm Saturday Mar 7 2026, PST: 24 hours later is already Monday 00:30 PDT, but tomorrow is Sunday
     result = Conversation(practice, local(2026, 3, 7, 23, 30)).say("are you open tomorrow")
-    assert texts(result).startswith("We're closed tomorrow, Sunday, Mar 8. We open again Monday at 8am.")
+    assert texts(result).startswith(
+        "We're closed tomorrow, Sunday, Mar 8. We open again Monday at 8am (St. Johns at 8:30am)."
+    )
 
 
 def test_a_weekday_across_fall_back_keeps_wall_clock_hours(practice: PracticeConfig) -> None:
     # asked Friday Oct 30 2026 (PDT) about Monday Nov 2 (PST, after the change on Sunday Nov 1)
     result = Conversation(practice, local(2026, 10, 30, 18, 0)).say("r u open monday")
-    assert texts(result).startswith("Monday, Nov 2: we're open 8am-5pm.")
+    assert texts(result).startswith("Monday, Nov 2:\nHawthorne: open 8am-5pm\nSt. Johns: open 8:30am-5pm\n")
 
 
 def test_the_week_across_spring_forward_lists_wall_clock_hours(practice: PracticeConfig) -> None:
@@ -515,21 +561,23 @@ def test_a_holiday_on_a_weekend_names_the_weekday_it_is_observed(practice: Pract
     result = Conversation(practice, local(2026, 6, 29, 10, 0)).say("are you open on the 4th of july?")
     assert texts(result) == (
         "Saturday, Jul 4 (Independence Day): we're closed. We're also closed Friday, Jul 3 "
-        "for the holiday. We open again Monday, Jul 6 at 8am."
+        "for the holiday. We open again Monday, Jul 6 at 8am (St. Johns at 8:30am)."
     )
 
 
 def test_the_observed_weekday_itself_says_why_it_is_closed(practice: PracticeConfig) -> None:
     result = Conversation(practice, local(2026, 6, 29, 10, 0)).say("are you open friday")
     assert texts(result).startswith(
-        "Friday, Jul 3 (Independence Day, observed): we're closed. We open again Monday, Jul 6 at 8am."
+        "Friday, Jul 3 (Independence Day, observed): we're closed. We open again Monday, Jul 6 at 8am "
+        "(St. Johns at 8:30am)."
     )
 
 
 def test_a_day_asked_by_voice_gets_the_spoken_wording(practice: PracticeConfig) -> None:
     call = Conversation(practice, TUESDAY_DEC_1_10AM, channel=Channel.VOICE)
     assert texts(call.say("are you open saturday")) == (
-        "On Saturday, Dec 5, we are closed. We open again Monday at 8am. If this is an emergency, call 9 1 1."
+        "On Saturday, Dec 5, we are closed. We open again Monday at 8am, and St. Johns opens at 8:30am. "
+        "If this is an emergency, call 9 1 1."
     )
 
 
@@ -568,3 +616,144 @@ def test_no_named_location_lists_both(chat: Conversation, question: str) -> None
 
 def test_the_main_number_when_no_location_is_named(chat: Conversation) -> None:
     assert texts(chat.say("whats your phone number")) == "You can call us at (503) 555-0100."
+
+
+# --- hours for each office -----------------------------------------------------------------------------
+
+WEDNESDAY_DEC_23_10AM = local(2026, 12, 23, 10, 0)
+
+
+@pytest.mark.parametrize(
+    ("at", "question", "answer"),
+    [
+        (
+            TUESDAY_DEC_1_10AM,
+            "is St. Johns open Wednesday?",
+            "St. Johns: We're closed tomorrow, Wednesday, Dec 2. We open again Thursday at 8:30am.",
+        ),
+        (
+            WEDNESDAY_DEC_23_10AM,
+            "is the st johns office open today",
+            "St. Johns: We're closed now. We open tomorrow at 8:30am.",
+        ),
+        (
+            TUESDAY_DEC_1_10AM,
+            "is the hawthorne office open wednesday",
+            "Hawthorne: Tomorrow, Wednesday, Dec 2, we're open 8am-5pm.",
+        ),
+        (
+            TUESDAY_DEC_1_10AM,
+            "what time does lombard open on monday",
+            "St. Johns: Monday, Dec 7: we're open 8:30am-5pm.",
+        ),
+        (
+            local(2026, 12, 22, 8, 10),
+            "is st johns open yet",
+            "St. Johns: We open today at 8:30am and close at 5pm.",
+        ),
+        (
+            TUESDAY_DEC_1_10AM,
+            "st johns open christmas eve?",
+            "St. Johns: Thursday, Dec 24 (Christmas Eve): we're open 8:30am-12pm.",
+        ),
+    ],
+)
+def test_a_named_office_is_answered_from_its_own_hours(
+    practice: PracticeConfig, at: datetime, question: str, answer: str
+) -> None:
+    reply = texts(Conversation(practice, at).say(question))
+    assert reply.startswith(answer)
+    other_office = "St. Johns" if answer.startswith("Hawthorne") else "Hawthorne"
+    assert other_office not in reply
+
+
+def test_a_holiday_closes_both_offices_and_each_says_when_it_reopens(practice: PracticeConfig) -> None:
+    christmas = local(2026, 12, 25, 9, 0)
+    assert texts(Conversation(practice, christmas).say("are you open today?")).startswith(
+        "We're closed today (Christmas Day). We open Monday at 8am (St. Johns at 8:30am)."
+    )
+    assert texts(Conversation(practice, christmas).say("is st johns open today?")).startswith(
+        "St. Johns: We're closed today (Christmas Day). We open Monday at 8:30am."
+    )
+
+
+def test_open_now_when_any_office_is_open_says_which(practice: PracticeConfig) -> None:
+    result = Conversation(practice, WEDNESDAY_DEC_23_10AM).say("are you open right now?")
+    assert texts(result) == (
+        "Our offices today:\n"
+        "Hawthorne: open now until 5pm\n"
+        "St. Johns: closed today, opens tomorrow at 8:30am\n"
+        "Call (503) 555-0100 or text PERSON to reach our team."
+    )
+    assert result.timeline[-1].data["message_key"] == "hours_today_by_office"
+
+
+def test_both_offices_open_now_but_closing_at_different_times(practice: PracticeConfig) -> None:
+    thursday_10am = local(2026, 12, 3, 10, 0)
+    assert texts(Conversation(practice, thursday_10am).say("what time do you close today")).startswith(
+        "Our offices today:\nHawthorne: open now until 7pm\nSt. Johns: open now until 5pm\n"
+    )
+
+
+def test_offices_that_agree_are_answered_once(chat: Conversation) -> None:
+    # Tuesday 10am: both offices are open until 5pm, so no office needs a line of its own
+    assert texts(chat.say("are you open now")).startswith("We're open now until 5pm today.")
+
+
+def test_an_unnamed_question_on_a_day_the_hours_differ_gives_each_office(practice: PracticeConfig) -> None:
+    reply = texts(Conversation(practice, TUESDAY_DEC_1_10AM).say("are you open wednesday?"))
+    assert reply == (
+        "Tomorrow, Wednesday, Dec 2:\n"
+        "Hawthorne: open 8am-5pm\n"
+        "St. Johns: closed\n"
+        "Call (503) 555-0100 or text PERSON to reach our team."
+    )
+    assert "we're open 8am-5pm" not in reply  # never one office's hours as the practice's
+
+
+def test_the_week_lists_the_main_office_and_how_st_johns_differs(practice: PracticeConfig) -> None:
+    reply = texts(Conversation(practice, TUESDAY_DEC_1_10AM).say("what are your hours this week"))
+    assert reply.startswith("Hours this week at Hawthorne:\nTue Dec 1: 8am-5pm\nWed Dec 2: 8am-5pm\n")
+    assert reply.endswith("\nSt. Johns differs: Mon, Tue, Thu 8:30am-5pm; Wed closed; Fri 8:30am-4pm")
+
+
+def test_a_named_offices_week_is_its_own(practice: PracticeConfig) -> None:
+    reply = texts(Conversation(practice, TUESDAY_DEC_1_10AM).say("st johns hours this week?"))
+    assert reply.startswith("St. Johns: Our hours this week:\nTue Dec 1: 8:30am-5pm\nWed Dec 2: closed\n")
+    assert "differs" not in reply
+
+
+@pytest.mark.parametrize(
+    ("at", "question"),
+    [
+        (TUESDAY_DEC_1_10AM, "what are your hours this week"),
+        (local(2026, 12, 21, 10, 0), "what are your hours this week"),
+        (TUESDAY_DEC_1_10AM, "are you open christmas eve"),
+        (WEDNESDAY_DEC_23_10AM, "are you open now"),
+        (local(2026, 3, 5, 17, 30), "are you open late on thursdays?"),
+        (local(2026, 6, 29, 10, 0), "are you open on the 4th of july?"),
+        (local(2026, 12, 22, 18, 30), "are you open today?"),
+    ],
+)
+def test_per_office_answers_stay_gsm7_within_two_segments(
+    practice: PracticeConfig, at: datetime, question: str
+) -> None:
+    reply = texts(Conversation(practice, at).say(question))
+    assert is_gsm7(reply)
+    assert sms_segments(reply) <= 2
+
+
+def test_per_office_answers_by_voice_are_spoken_sentences(practice: PracticeConfig) -> None:
+    call = Conversation(practice, WEDNESDAY_DEC_23_10AM, channel=Channel.VOICE)
+    assert texts(call.say("are you open right now")) == (
+        "Our offices keep different hours today. Hawthorne is open now, until 5pm. "
+        "St. Johns is closed today, and opens tomorrow at 8:30am."
+    )
+
+
+def test_a_one_office_practice_keeps_the_plain_answer(practice: PracticeConfig) -> None:
+    one_office = practice.model_copy(update={"locations": (practice.location("hawthorne"),)})
+    reply = texts(Conversation(one_office, TUESDAY_DEC_1_10AM).say("are you open tomorrow"))
+    assert reply.startswith("Tomorrow, Wednesday, Dec 2, we're open 8am-5pm.")
+    saturday = texts(Conversation(one_office, TUESDAY_DEC_1_10AM).say("open on saturday?"))
+    assert saturday.startswith("Saturday, Dec 5: we're closed. We open again Monday at 8am.")

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from careline.config import PracticeConfig
+from careline.config import Closure, OpenInterval, PracticeConfig
 from careline.conversation.model import Queue
 from careline.practice.hours import (
     AlwaysOpen,
     PracticeCalendar,
     describe_day,
+    describe_differences,
     describe_opening,
     format_time,
     holiday_closures,
+    location_calendar,
+    offices,
+    open_offices,
     queue_schedule,
 )
 from hypothesis import given, settings
@@ -20,6 +24,7 @@ from hypothesis import strategies as st
 
 from tests.unit.fakes import PORTLAND, local
 
+DATES = st.dates(min_value=date(2025, 1, 1), max_value=date(2028, 12, 31))
 INSTANTS = st.datetimes(
     min_value=datetime(2025, 1, 1), max_value=datetime(2028, 12, 31), timezones=st.just(UTC)
 )
@@ -160,3 +165,87 @@ def test_next_opening_is_the_first_open_instant_after_now(practice: PracticeConf
     assert not calendar.is_open(opening - timedelta(minutes=1))
     # never closed for more than a long holiday weekend plus a closure
     assert opening - at < timedelta(days=6)
+
+
+# --- each office's own hours --------------------------------------------------------------------------
+
+
+def test_st_johns_is_closed_on_wednesdays_while_hawthorne_keeps_the_practice_hours(
+    practice: PracticeConfig,
+) -> None:
+    wednesday = date(2026, 12, 23)
+    st_johns = location_calendar(practice, practice.location("st-johns"))
+    hawthorne = location_calendar(practice, practice.location("hawthorne"))
+    assert st_johns.hours_on(wednesday).is_closed
+    assert not st_johns.is_open(local(2026, 12, 23, 10, 0))
+    assert hawthorne.hours_on(wednesday).interval == OpenInterval(opens=time(8, 0), closes=time(17, 0))
+    assert open_offices(practice, local(2026, 12, 23, 10, 0)) == [practice.location("hawthorne")]
+
+
+def test_st_johns_opens_at_half_past_eight(practice: PracticeConfig) -> None:
+    st_johns = location_calendar(practice, practice.location("st-johns"))
+    assert not st_johns.is_open(local(2026, 12, 22, 8, 15))
+    assert st_johns.is_open(local(2026, 12, 22, 8, 30))
+    assert open_offices(practice, local(2026, 12, 22, 8, 15)) == [practice.location("hawthorne")]
+    # Tuesday evening: the next St. Johns opening skips its closed Wednesday
+    assert st_johns.next_opening(local(2026, 12, 22, 18, 0)) == local(2026, 12, 24, 8, 30)
+
+
+def test_a_holiday_closes_every_office(practice: PracticeConfig) -> None:
+    christmas = date(2026, 12, 25)
+    for office in offices(practice):
+        day = office.calendar.hours_on(christmas)
+        assert day.is_closed, office.location.id
+        assert day.reason == "Christmas Day"
+    assert open_offices(practice, local(2026, 12, 25, 10, 0)) == []
+
+
+def test_a_short_closure_day_keeps_each_offices_own_opening_time(practice: PracticeConfig) -> None:
+    # the practice opens 8am-12pm on Christmas Eve; St. Johns, which opens at 8:30, opens 8:30-12
+    st_johns = location_calendar(practice, practice.location("st-johns"))
+    assert describe_day(st_johns.hours_on(date(2026, 12, 24))) == "Thu Dec 24: 8:30am-12pm (Christmas Eve)"
+
+
+def test_a_short_closure_day_does_not_open_an_office_on_its_closed_weekday(practice: PracticeConfig) -> None:
+    morning = OpenInterval(opens=time(8, 0), closes=time(12, 0))
+    short_wednesday = Closure(date=date(2027, 3, 10), note="staff meeting", hours=morning)
+    config = practice.model_copy(update={"closures": (*practice.closures, short_wednesday)})
+    st_johns = location_calendar(config, config.location("st-johns"))
+    hawthorne = location_calendar(config, config.location("hawthorne"))
+    assert st_johns.hours_on(date(2027, 3, 10)).is_closed
+    assert st_johns.hours_on(date(2027, 3, 10)).reason == "staff meeting"
+    assert describe_day(hawthorne.hours_on(date(2027, 3, 10))) == "Wed Mar 10: 8am-12pm (staff meeting)"
+
+
+def test_st_johns_opens_at_half_past_eight_local_across_spring_forward(practice: PracticeConfig) -> None:
+    st_johns = location_calendar(practice, practice.location("st-johns"))
+    opening = st_johns.next_opening(local(2026, 3, 6, 18, 0))  # Friday PST; Monday is PDT
+    assert opening is not None
+    assert opening.astimezone(UTC) == datetime(2026, 3, 9, 15, 30, tzinfo=UTC)
+
+
+def test_the_days_an_office_differs_are_grouped_by_hours(practice: PracticeConfig) -> None:
+    at = local(2026, 12, 1, 10, 0)
+    hawthorne = location_calendar(practice, practice.location("hawthorne")).week(at)
+    st_johns = location_calendar(practice, practice.location("st-johns")).week(at)
+    assert describe_differences(hawthorne, st_johns) == "Mon, Tue, Thu 8:30am-5pm; Wed closed; Fri 8:30am-4pm"
+    assert describe_differences(hawthorne, hawthorne) is None
+
+
+@settings(max_examples=100)
+@given(DATES)
+def test_an_office_without_its_own_hours_keeps_the_practice_calendar(
+    practice: PracticeConfig, day: date
+) -> None:
+    hawthorne = practice.location("hawthorne")
+    assert hawthorne.hours is None
+    assert location_calendar(practice, hawthorne).hours_on(day) == PracticeCalendar(practice).hours_on(day)
+
+
+@settings(max_examples=100)
+@given(DATES)
+def test_holidays_and_closures_close_every_office_alike(practice: PracticeConfig, day: date) -> None:
+    days = [office.calendar.hours_on(day) for office in offices(practice)]
+    assert len({d.reason for d in days}) == 1
+    if days[0].reason is not None and days[0].is_closed:
+        assert all(d.is_closed for d in days)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from careline.config import PracticeConfig
-from careline.conversation.dialogs.locations import named_location
+from careline.conversation.dialogs.locations import named_location, short_names
 
 
 @pytest.mark.parametrize(
@@ -52,3 +52,14 @@ def test_words_come_from_the_config(practice: PracticeConfig) -> None:
 
 def test_a_single_location_practice_needs_no_matching(practice: PracticeConfig) -> None:
     assert named_location("where is the lombard office", practice.locations[1:]) is None
+
+
+def test_short_names_drop_the_words_every_office_name_shares(practice: PracticeConfig) -> None:
+    assert short_names(practice.locations) == {"hawthorne": "Hawthorne", "st-johns": "St. Johns"}
+
+
+def test_a_lone_office_or_a_name_with_nothing_else_keeps_its_whole_name(practice: PracticeConfig) -> None:
+    hawthorne = practice.location("hawthorne")
+    assert short_names([hawthorne]) == {"hawthorne": "Riverbend Hawthorne"}
+    plain = hawthorne.model_copy(update={"id": "main", "name": "Riverbend"})
+    assert short_names([hawthorne, plain]) == {"hawthorne": "Riverbend Hawthorne", "main": "Riverbend"}

@@ -1,12 +1,17 @@
-"""When the practice (or one of its queues) is open, answered in the practice's own timezone.
+"""When the practice, one of its offices, or one of its queues is open, in the practice's timezone.
 
 Every question starts from an aware instant and is answered on the local calendar date, so the
 answers stay right across daylight-saving changes: opening times are wall-clock times and are
 turned into instants only at the end.
+
+Each office keeps its own weekly hours when the config gives it some (`locations[].hours`), else
+the practice's business hours; the practice's holidays and closures apply to every office. The
+practice counts as open whenever any of its offices is.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -15,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from careline.config import HolidayPolicy, OpenInterval, PracticeConfig, WeeklyHours
+from careline.config import HolidayPolicy, Location, OpenInterval, PracticeConfig, WeeklyHours
 from careline.conversation.model import Queue
 
 # How far ahead to look for the next opening before giving up (a practice closed for a year).
@@ -81,10 +86,15 @@ class PracticeCalendar:
         return at.astimezone(self.tz)
 
     def hours_on(self, day: date) -> DayHours:
-        """The hours of a local calendar day: a closure wins over a holiday, a holiday over the week."""
+        """The hours of a local calendar day: a closure wins over a holiday, a holiday over the week.
+
+        A closure with hours ("open 8-12 on Christmas Eve") shortens the day; it never opens an
+        office earlier, later, or on a day its own week keeps it shut.
+        """
         closure = self._closures.get(day)
         if closure is not None:
-            return DayHours(day, closure.hours, closure.note)
+            weekly = self._weekly.for_weekday(day.weekday())
+            return DayHours(day, _overlap(closure.hours, weekly), closure.note)
         holiday = holiday_closures(self._config.holidays, day.year).get(day)
         if holiday is not None:
             return DayHours(day, None, holiday)
@@ -144,6 +154,39 @@ class PracticeCalendar:
         return datetime.combine(day, wall, tzinfo=self.tz)
 
 
+def _overlap(first: OpenInterval | None, second: OpenInterval | None) -> OpenInterval | None:
+    """The hours inside both intervals, or None when they do not overlap."""
+    if first is None or second is None:
+        return None
+    opens, closes = max(first.opens, second.opens), min(first.closes, second.closes)
+    return OpenInterval(opens=opens, closes=closes) if opens < closes else None
+
+
+def location_calendar(config: PracticeConfig, location: Location) -> PracticeCalendar:
+    """One office's calendar: its own weekly hours when set, else the practice's, with the
+    practice's holidays and closures."""
+    return PracticeCalendar(config, weekly=location.hours)
+
+
+@dataclass(frozen=True)
+class Office:
+    """A location and its calendar."""
+
+    location: Location
+    calendar: PracticeCalendar
+
+
+def offices(config: PracticeConfig, only: Location | None = None) -> tuple[Office, ...]:
+    """The practice's offices in config order (or just `only`), each with its own calendar."""
+    locations = (only,) if only is not None else config.locations
+    return tuple(Office(loc, location_calendar(config, loc)) for loc in locations)
+
+
+def open_offices(config: PracticeConfig, at: datetime) -> list[Location]:
+    """The offices open at `at`; the practice is open when this is not empty."""
+    return [office.location for office in offices(config) if office.calendar.is_open(at)]
+
+
 class AlwaysOpen:
     """A queue staffed around the clock."""
 
@@ -175,13 +218,44 @@ def format_time(wall: time) -> str:
     return f"{hour}{suffix}" if wall.minute == 0 else f"{hour}:{wall.minute:02d}{suffix}"
 
 
+def describe_span(interval: OpenInterval | None) -> str:
+    """An opening as a week line writes it: "8:30am-5pm", or "closed"."""
+    if interval is None:
+        return "closed"
+    return f"{format_time(interval.opens)}-{format_time(interval.closes)}"
+
+
 def describe_day(hours: DayHours) -> str:
     """One line of the week: "Thu Dec 25: closed (Christmas Day)", "Mon Dec 22: 8am-5pm"."""
     label = f"{hours.day:%a %b} {hours.day.day}"
-    if hours.interval is None:
-        return f"{label}: closed ({hours.reason})" if hours.reason else f"{label}: closed"
-    span = f"{format_time(hours.interval.opens)}-{format_time(hours.interval.closes)}"
+    span = describe_span(hours.interval)
     return f"{label}: {span} ({hours.reason})" if hours.reason else f"{label}: {span}"
+
+
+def describe_differences(main: Sequence[DayHours], other: Sequence[DayHours]) -> str | None:
+    """How one office's days differ from the main office's on the same dates, grouped by hours:
+    "Mon, Tue, Thu 8:30am-5pm; Wed closed; Fri 8:30am-4pm" (None when they do not differ).
+
+    Meant for a week, where each weekday name is one date; groups follow the week from Monday.
+    """
+    groups: list[tuple[OpenInterval | None, list[date]]] = []
+    for mine, theirs in zip(main, other, strict=True):
+        if mine.interval == theirs.interval:
+            continue
+        for interval, days in groups:
+            if interval == theirs.interval:
+                days.append(theirs.day)
+                break
+        else:
+            groups.append((theirs.interval, [theirs.day]))
+    if not groups:
+        return None
+    for _, days in groups:
+        days.sort(key=date.weekday)
+    groups.sort(key=lambda group: group[1][0].weekday())
+    return "; ".join(
+        f"{', '.join(f'{d:%a}' for d in days)} {describe_span(interval)}" for interval, days in groups
+    )
 
 
 def describe_date(day: date, reason: str | None = None) -> str:

@@ -56,3 +56,17 @@ def named_location(text: str, locations: Sequence[Location]) -> Location | None:
         if full_name in " ".join(text_words) or any(_similar(w, d) for w in text_words for d in distinctive):
             named.append(loc)
     return named[0] if len(named) == 1 else None
+
+
+def short_names(locations: Sequence[Location]) -> dict[str, str]:
+    """What to call each location in a short answer, by id: its name without the leading words
+    every location's name shares ("Riverbend St. Johns" -> "St. Johns"), else its whole name.
+
+    Short names keep a per-office hours answer inside an SMS segment or two.
+    """
+    split = [loc.name.split() for loc in locations]
+    shared = 0
+    if len(split) > 1:
+        while all(len(name) > shared + 1 for name in split) and len({n[shared].lower() for n in split}) == 1:
+            shared += 1
+    return {loc.id: " ".join(name[shared:]) for loc, name in zip(locations, split, strict=True)}

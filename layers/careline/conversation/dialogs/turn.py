@@ -53,9 +53,13 @@ class Turn:
     events: list[DomainEvent] = field(default_factory=list)
     intent: str | None = None
 
+    def render(self, key: str, **values: str) -> str:
+        """Catalog message `key` for the inbound channel, to be part of a reply (one office's line)."""
+        return self.config.catalog.render(key, self.inbound.channel, **values)
+
     def reply(self, key: str, purpose: str = "reply", **values: str) -> None:
         """Render catalog message `key` for the inbound channel and queue it as a reply."""
-        text = self.config.catalog.render(key, self.inbound.channel, **values)
+        text = self.render(key, **values)
         self.replies.append(
             OutboundMessage(
                 to_number=self.inbound.from_number, text=text, channel=self.inbound.channel, purpose=purpose
