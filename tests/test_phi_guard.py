@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.phi_guard import ROOT, _dob_patterns, _name_patterns, _phone_patterns
 
 
@@ -27,31 +29,26 @@ def test_full_and_family_name_are_found_but_not_inside_other_words() -> None:
     assert not any(p.search("Lopezville clinic") for p in patterns)
 
 
-def test_a_session_that_logs_a_seeded_phone_number_fails(pytester, monkeypatch) -> None:
+@pytest.mark.parametrize(
+    ("logged", "exit_code", "summary"),
+    [
+        ("reply sent to +15035550142", 1, ["*PHI in logs*", "*test_logs*a seeded patient's phone*"]),
+        ("reply sent to party 3f9a", 0, ["*no PHI found*"]),
+    ],
+    ids=["a seeded number fails the session", "ids only pass"],
+)
+def test_the_guard_fails_a_session_whose_logs_hold_a_seeded_identifier(
+    pytester, monkeypatch, logged: str, exit_code: int, summary: list[str]
+) -> None:
     pytester.makepyfile(
-        test_leak="""
+        test_logs=f"""
         import logging
 
-        def test_logs_a_number():
-            logging.getLogger("careline").warning("reply sent to +15035550142")
+        def test_logs():
+            logging.getLogger("careline").warning({logged!r})
         """
     )
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     result = pytester.runpytest_subprocess("-p", "tests.phi_guard", "-p", "no:cacheprovider")
-    assert result.ret == 1
-    result.stdout.fnmatch_lines(["*PHI in logs*", "*test_logs_a_number*a seeded patient's phone*"])
-
-
-def test_a_session_with_clean_logs_passes(pytester, monkeypatch) -> None:
-    pytester.makepyfile(
-        test_clean="""
-        import logging
-
-        def test_logs_an_id():
-            logging.getLogger("careline").warning("reply sent to party 3f9a")
-        """
-    )
-    monkeypatch.setenv("PYTHONPATH", str(ROOT))
-    result = pytester.runpytest_subprocess("-p", "tests.phi_guard", "-p", "no:cacheprovider")
-    assert result.ret == 0
-    result.stdout.fnmatch_lines(["*no PHI found*"])
+    assert result.ret == exit_code
+    result.stdout.fnmatch_lines(summary)
