@@ -7,7 +7,7 @@ root (`careline.composition`) picks which. Nothing here imports AWS.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from careline.conversation.model import (
@@ -15,6 +15,13 @@ from careline.conversation.model import (
     DomainEvent,
     EscalationRequest,
     TimelineEntry,
+)
+from careline.ehr.model import (
+    AppointmentRecord,
+    FreeSlot,
+    PatientRecord,
+    Practitioner,
+    SlotQuery,
 )
 
 
@@ -61,4 +68,49 @@ class Messenger(Protocol):
 class EventBus(Protocol):
     def publish(self, events: Sequence[DomainEvent]) -> None:
         """Publish domain events (no PHI in them)."""
+        ...
+
+
+class Ehr(Protocol):
+    """The practice's EHR (FHIR R4 in production). Every method raises `EhrUnavailable` when the
+    EHR cannot be reached in time, never a transport exception."""
+
+    def find_patients_by_phone(self, phone: str) -> list[PatientRecord]:
+        """Patients whose telecom holds this E.164 number (any use)."""
+        ...
+
+    def find_patients_by_name_and_birth_date(
+        self, given_name: str, family_name: str, birth_date: date
+    ) -> list[PatientRecord]:
+        """Patients matching the name (case- and accent-insensitive) and date of birth exactly."""
+        ...
+
+    def practitioners(self) -> list[Practitioner]:
+        """The practice's practitioners."""
+        ...
+
+    def upcoming_appointments(self, patient_id: str, after: datetime) -> list[AppointmentRecord]:
+        """The patient's booked appointments starting at or after `after`, soonest first."""
+        ...
+
+    def free_slots(self, query: SlotQuery) -> list[FreeSlot]:
+        """Free slots matching `query`, earliest first."""
+        ...
+
+    def book(self, patient_id: str, slot: FreeSlot, appointment_type: str | None = None) -> AppointmentRecord:
+        """Book `slot` for the patient: create the Appointment and mark the Slot busy atomically
+        where the server supports it. Raises `SlotTaken` if someone else got it first."""
+        ...
+
+    def reschedule(self, appointment: AppointmentRecord, slot: FreeSlot) -> AppointmentRecord:
+        """Book the new slot, then cancel the old appointment; if cancelling fails, undo the
+        booking and re-raise. Returns the new appointment."""
+        ...
+
+    def cancel(self, appointment: AppointmentRecord, reason: str) -> AppointmentRecord:
+        """Cancel with a reason and free its slot."""
+        ...
+
+    def record_communication(self, patient_id: str, summary: str, channel: str, sent: datetime) -> str:
+        """Write a finished conversation back as a Communication on the patient; returns its id."""
         ...
