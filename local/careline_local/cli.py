@@ -1,4 +1,4 @@
-"""The `careline` command: `local`, `chat` and `scenario run`."""
+"""The `careline` command: `local`, `chat`, `scenario run` and `nlu evaluate`."""
 
 from __future__ import annotations
 
@@ -42,7 +42,31 @@ def parser() -> argparse.ArgumentParser:
     run = scenario_commands.add_parser("run", help="run YAML scenarios (files or folders)")
     run.add_argument("paths", nargs="+", type=Path, help="scenario files or folders of *.yaml")
     run.add_argument("--config", type=Path, default=PRACTICE_CONFIG, help="practice configuration YAML")
+
+    nlu = commands.add_parser("nlu", help="the local intent classifier")
+    nlu_commands = nlu.add_subparsers(dest="nlu_command", required=True)
+    evaluate = nlu_commands.add_parser(
+        "evaluate", help="score the classifier on labelled messages (JSON lines with text and intent)"
+    )
+    evaluate.add_argument("file", type=Path, help='a .jsonl file of {"text": ..., "intent": ...} lines')
     return root
+
+
+def _nlu_evaluate(path: Path) -> int:
+    from careline.nlu import classify
+    from careline.nlu.evaluate import EvaluationFileError, evaluate, format_report, read_labelled_messages
+
+    try:
+        with path.open(encoding="utf-8") as lines:
+            messages = read_labelled_messages(lines)
+    except OSError as exc:
+        print(f"careline nlu evaluate: {exc}", file=sys.stderr)
+        return 2
+    except EvaluationFileError as exc:
+        print(f"careline nlu evaluate: {path}: {exc}", file=sys.stderr)
+        return 2
+    print(format_report(evaluate(messages, lambda text: classify(text).intent)))
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -76,6 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"careline scenario run: {exc}", file=sys.stderr)
             return 2
         return 0 if all(r.passed for r in results) else 1
+    if args.command == "nlu":
+        return _nlu_evaluate(args.file)
     return 2
 
 

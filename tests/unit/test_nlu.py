@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 from careline.nlu import INTENTS, classify, parse_yes_no
-from careline.nlu.classifier import BOT_MODEL_PATH, LocalClassifier
+from careline.nlu.classifier import BOT_MODEL_PATH, LocalClassifier, default_classifier
 
 
 def test_the_bot_model_defines_exactly_the_label_set() -> None:
@@ -166,3 +166,78 @@ def test_importing_the_classifier_loads_nothing_heavy() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={"PYTHONPATH": layers}
     )
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("i dont need a refill i need to reschedule", "appointment_reschedule"),
+        ("not calling about my appointment, i need my inhaler refilled", "refill_request"),
+        ("i don't want to cancel, i want to book another visit for my wife", "appointment_book"),
+    ],
+)
+def test_what_the_patient_says_they_do_not_need_does_not_count(text: str, intent: str) -> None:
+    assert classify(text).intent == intent
+
+
+def test_the_same_words_without_the_negation_still_count() -> None:
+    assert classify("i need a refill").intent == "refill_request"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["please cancel my appointment on monday", "we won't need the appointment anymore", "cxl my appt"],
+)
+def test_cancelling_an_appointment_is_not_an_opt_out(text: str) -> None:
+    # the carrier keyword "cancel" opts out only as the whole message (careline.conversation.optout)
+    assert classify(text).intent == "appointment_cancel"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("can't make it friday, can we do another day", "appointment_reschedule"),
+        ("C", "appointment_confirm"),
+        ("c u tomorrow", "appointment_confirm"),
+        ("what time is my appt on thursday", "appointment_status"),
+    ],
+)
+def test_the_appointment_intents_are_told_apart(text: str, intent: str) -> None:
+    assert classify(text).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("i need an appointment for my rash", "appointment_book"),
+        ("can i come in to get my blood pressure checked", "appointment_book"),
+        ("is this rash something i should worry about", "clinical_question"),
+        ("are my results back", "clinical_question"),
+    ],
+)
+def test_asking_to_be_seen_is_a_booking_and_asking_for_advice_is_clinical(text: str, intent: str) -> None:
+    assert classify(text).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("i got charged for a visit my insurance should have paid", "billing_question"),
+        ("can i pay my bill by card", "billing_question"),
+        ("do you take aetna", "insurance_question"),
+        ("is my deductible going to apply", "insurance_question"),
+    ],
+)
+def test_a_bill_is_billing_and_coverage_is_insurance(text: str, intent: str) -> None:
+    assert classify(text).intent == intent
+
+
+def test_thanks_is_a_goodbye_even_though_a_confirmation_sample_says_thank_you() -> None:
+    assert classify("thank you!").intent == "goodbye"
+
+
+def test_typos_snap_to_model_words_but_real_words_are_not_respelled() -> None:
+    classifier = default_classifier()
+    assert classifier.normalize("insurnce apointment") == ["insurance", "appointment"]
+    # close to "billing" and "anything", yet other words: a typo rarely changes the first letter
+    assert classifier.normalize("killing wanting") == ["killing", "wanting"]

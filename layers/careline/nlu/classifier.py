@@ -3,7 +3,8 @@
 Runs inside Lambda with no network and no model download: the bot model is read once (lazily, on
 first use) and each message is scored by (a) the intent keywords it contains and (b) its nearest
 sample utterance (TF-IDF cosine over words and word pairs). SMS shorthand and misspellings are
-rewritten first, and unknown words are matched to the closest word the model knows.
+rewritten first, and unknown words are matched to the closest word the model knows. Words a
+patient negates ("I don't need a refill, I need to reschedule") count for nothing.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from difflib import get_close_matches
 from functools import cache
@@ -44,6 +45,14 @@ INTENTS: Final = (
 MIN_CONFIDENCE: Final = 0.3
 _KEYWORD_WEIGHT: Final = 0.45
 _SIMILARITY_WEIGHT: Final = 0.55
+# Small talk ("hi", "thanks") gives way to a specific intent only when that intent scores at least
+# this share of the small talk's score: "hi, can I book?" is a booking, "thank you!" is not a
+# confirmation just because a confirmation sample ends in "thank you".
+_SMALLTALK_YIELD: Final = 0.6
+# Each keyword beyond the strongest adds this share of its own strength.
+_SUPPORTING_HITS: Final = 0.25
+# A negated phrase reaches this many words at most, and stops early at a clause boundary.
+_NEGATION_REACH: Final = 4
 
 
 @dataclass(frozen=True)
@@ -70,9 +79,57 @@ def _tokens(text: str) -> list[str]:
     return re.sub(r"[^a-z0-9]+", " ", lowered).split()
 
 
+# Punctuation that ends a clause: a negation never reaches past it ("not a refill, I need ...").
+_CLAUSE_BREAK: Final = re.compile(r"[,;!?]|\.(?!\d)| - ")
+
+
 def _contains(tokens: Sequence[str], phrase: Sequence[str]) -> bool:
     n = len(phrase)
     return any(list(tokens[i : i + n]) == list(phrase) for i in range(len(tokens) - n + 1))
+
+
+def _phrase_starts(tokens: Sequence[str], longest: int) -> dict[tuple[str, ...], list[int]]:
+    """Every run of up to `longest` words in `tokens`, with the positions where it starts."""
+    starts: dict[tuple[str, ...], list[int]] = {}
+    for i in range(len(tokens)):
+        for n in range(1, min(longest, len(tokens) - i) + 1):
+            starts.setdefault(tuple(tokens[i : i + n]), []).append(i)
+    return starts
+
+
+def _keyword_strength(
+    phrase: tuple[str, ...], intent: str, samples: Mapping[str, Sequence[Set[tuple[str, ...]]]]
+) -> float:
+    """How strongly `phrase` points to `intent`, in (0, 1]; `samples` holds each sample's phrases.
+
+    A longer phrase is stronger evidence than a single word ("cancel my appointment" beats
+    "appointment"), and a phrase the other intents' samples also use is weaker: "appointment"
+    appears in booking, cancelling and confirming alike, "cancel" almost only in cancelling.
+    """
+    by_length = min(1.0, 0.6 + 0.15 * len(phrase))
+    own = sum(1 for phrases in samples[intent] if phrase in phrases)
+    everywhere = sum(1 for group in samples.values() for phrases in group if phrase in phrases)
+    specificity = (own + 1) / (everywhere + 1)
+    return by_length * (0.5 + 0.5 * specificity)
+
+
+def _keyword_score(strengths: Sequence[float]) -> float:
+    """Keyword evidence in [0, 1]: the strongest keyword counts most, each other one a little.
+
+    Several generic words that every appointment message shares must not outweigh one phrase
+    that names what the patient wants.
+    """
+    if not strengths:
+        return 0.0
+    ranked = sorted(strengths, reverse=True)
+    return min(1.0, ranked[0] + _SUPPORTING_HITS * sum(ranked[1:]))
+
+
+def _affirms(
+    starts: Mapping[tuple[str, ...], Sequence[int]], phrase: tuple[str, ...], negated: Set[int]
+) -> bool:
+    """`phrase` occurs at least once where its first word is not negated (`starts`: `_phrase_starts`)."""
+    return any(i not in negated for i in starts.get(phrase, ()))
 
 
 # "12/24" or "12/24/26": month first, as US patients write it; a dash is left alone because
@@ -96,16 +153,28 @@ def _features(tokens: Sequence[str]) -> Counter[str]:
     return feats
 
 
+def _norm(vector: Mapping[str, float]) -> float:
+    return math.sqrt(sum(v * v for v in vector.values()))
+
+
+def _cosine(a: Mapping[str, float], a_norm: float, b: Mapping[str, float], b_norm: float) -> float:
+    if not a_norm or not b_norm:
+        return 0.0
+    return sum(v * b.get(k, 0.0) for k, v in a.items()) / (a_norm * b_norm)
+
+
 @dataclass(frozen=True)
 class _Intent:
     name: str
-    keywords: tuple[tuple[str, ...], ...]
-    utterances: tuple[Counter[str], ...]
+    # each keyword phrase with its strength in (0, 1]
+    keywords: tuple[tuple[tuple[str, ...], float], ...]
+    # each sample utterance as a TF-IDF vector and its norm, computed once
+    utterances: tuple[tuple[dict[str, float], float], ...]
     smalltalk: bool
 
 
 class LocalClassifier:
-    """The classifier for one bot model. `classify(text)` is pure and takes well under a millisecond."""
+    """The classifier for one bot model. `classify(text)` is pure and takes about a millisecond."""
 
     def __init__(self, model: Mapping[str, Any]) -> None:
         self._shorthand: dict[str, list[str]] = {
@@ -132,24 +201,46 @@ class LocalClassifier:
         day_words = [*(model.get("week_words") or []), *(model.get("relative_days") or {})]
         for phrase in [*day_words, *(model.get("months") or {})]:
             self._vocab.update(_tokens(str(phrase)))
-        self._vocab_sorted = sorted(self._vocab)
+        self._vocab_by_initial: dict[str, list[str]] = {}
+        for word in sorted(self._vocab):
+            self._vocab_by_initial.setdefault(word[0], []).append(word)
+        negation = model.get("negation") or {}
+        self._negation_cues = tuple(
+            tuple(_tokens(str(cue))) for cue in negation.get("cues", []) if _tokens(str(cue))
+        )
+        self._negation_stops = frozenset(str(word).lower() for word in negation.get("stops", []))
 
-        samples: dict[str, list[Counter[str]]] = {}
-        self._intents: list[_Intent] = []
-        for name in INTENTS:
-            spec = raw_intents[name]
-            keywords = tuple(tuple(self.normalize(str(k))) for k in spec.get("keywords", []))
-            utterances = [_features(self.normalize(str(u))) for u in spec.get("utterances", [])]
-            samples[name] = utterances
-            self._intents.append(_Intent(name, keywords, tuple(utterances), bool(spec.get("smalltalk"))))
+        sample_words = {
+            name: [self.normalize(str(u)) for u in raw_intents[name].get("utterances", [])]
+            for name in INTENTS
+        }
+        keyword_phrases = {
+            name: [
+                p for p in (tuple(self.normalize(str(k))) for k in raw_intents[name].get("keywords", [])) if p
+            ]
+            for name in INTENTS
+        }
+        self._longest_keyword = max((len(p) for ps in keyword_phrases.values() for p in ps), default=1)
+        sample_phrases = {
+            name: [set(_phrase_starts(words, self._longest_keyword)) for words in sample_words[name]]
+            for name in INTENTS
+        }
 
         # inverse document frequency over all sample utterances
-        docs = [u for us in samples.values() for u in us]
+        docs = [_features(words) for name in INTENTS for words in sample_words[name]]
         df: Counter[str] = Counter()
         for doc in docs:
             df.update(set(doc))
         self._idf = {f: math.log((1 + len(docs)) / (1 + n)) + 1.0 for f, n in df.items()}
         self._default_idf = math.log(1 + len(docs)) + 1.0
+
+        self._intents: list[_Intent] = []
+        for name in INTENTS:
+            keywords = tuple((k, _keyword_strength(k, name, sample_phrases)) for k in keyword_phrases[name])
+            vectors = (self._vector(_features(words)) for words in sample_words[name])
+            utterances = tuple((v, _norm(v)) for v in vectors)
+            smalltalk = bool(raw_intents[name].get("smalltalk"))
+            self._intents.append(_Intent(name, keywords, utterances, smalltalk))
         self._topics = {
             topic: tuple(tuple(self.normalize(str(p))) for p in phrases)
             for topic, phrases in (model.get("topics") or {}).items()
@@ -174,45 +265,78 @@ class LocalClassifier:
             elif token in self._vocab or len(token) < 4 or token.isdigit():
                 out.append(token)
             else:
-                cutoff = 0.8 if len(token) < 7 else 0.75
-                close = get_close_matches(token, self._vocab_sorted, n=1, cutoff=cutoff)
-                out.append(close[0] if close else token)
+                out.append(self._snap(token))
         return out
+
+    def _snap(self, token: str) -> str:
+        # Typos rarely change the first letter, while real words one letter apart often do:
+        # "killing" is not "billing", "getting" is not "greetings", "uber" is not "number".
+        cutoff = 0.8 if len(token) < 7 else 0.75
+        candidates = self._vocab_by_initial.get(token[0], [])
+        close = get_close_matches(token, candidates, n=1, cutoff=cutoff)
+        return close[0] if close else token
+
+    def _clauses(self, text: str) -> list[list[str]]:
+        """`normalize(text)` split at clause punctuation; joined, the clauses are `normalize(text)`."""
+        return [self.normalize(part) for part in _CLAUSE_BREAK.split(text)]
+
+    def _negated(self, clauses: Sequence[Sequence[str]]) -> set[int]:
+        """Positions (in the joined clauses) of words the patient says they do not want.
+
+        "I don't need a refill, I need to reschedule": "a refill" is negated, so it is no evidence
+        for refill_request. The negation ends at the clause's end, after a few words, or at a word
+        that starts what the patient does want ("i", "but", "just").
+        """
+        negated: set[int] = set()
+        offset = 0
+        for clause in clauses:
+            for cue in self._negation_cues:
+                n = len(cue)
+                for start in range(len(clause) - n + 1):
+                    if tuple(clause[start : start + n]) != cue:
+                        continue
+                    for i in range(start + n, min(len(clause), start + n + _NEGATION_REACH)):
+                        if clause[i] in self._negation_stops:
+                            break
+                        negated.add(offset + i)
+            offset += len(clause)
+        return negated
 
     def _vector(self, feats: Counter[str]) -> dict[str, float]:
         return {f: c * self._idf.get(f, self._default_idf) for f, c in feats.items()}
 
-    @staticmethod
-    def _cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
-        dot = sum(v * b.get(k, 0.0) for k, v in a.items())
-        na = math.sqrt(sum(v * v for v in a.values()))
-        nb = math.sqrt(sum(v * v for v in b.values()))
-        return dot / (na * nb) if na and nb else 0.0
-
-    def _scores(self, tokens: list[str]) -> dict[str, float]:
-        query = self._vector(_features(tokens))
+    def _scores(self, tokens: list[str], negated: frozenset[int] = frozenset()) -> dict[str, float]:
+        # negated words are neither keywords nor part of the sentence compared with the samples
+        query = self._vector(_features([t for i, t in enumerate(tokens) if i not in negated]))
+        query_norm = _norm(query)
+        starts = _phrase_starts(tokens, self._longest_keyword)
+        whole = tuple(tokens)
         scores: dict[str, float] = {}
         for intent in self._intents:
-            # longer keyword phrases are stronger evidence than single words
-            hits = sum(0.5 + 0.25 * len(k) for k in intent.keywords if k and _contains(tokens, k))
-            keyword_score = min(1.0, hits)
-            similarity = max((self._cosine(query, self._vector(u)) for u in intent.utterances), default=0.0)
+            keyword_score = _keyword_score(
+                # a message that is nothing but the keyword ("refill", "representative") is sure
+                [1.0 if k == whole else w for k, w in intent.keywords if _affirms(starts, k, negated)]
+            )
+            similarity = max(
+                (_cosine(query, query_norm, vector, norm) for vector, norm in intent.utterances), default=0.0
+            )
             scores[intent.name] = _KEYWORD_WEIGHT * keyword_score + _SIMILARITY_WEIGHT * similarity
         return scores
 
     def classify(self, text: str) -> Interpretation:
         """The most likely intent of `text`, a confidence in [0, 1], and entities for practice_info."""
-        tokens = self.normalize(text)
+        clauses = self._clauses(text)
+        tokens = [t for clause in clauses for t in clause]
         if not tokens:
             return Interpretation("out_of_scope", 0.0)
-        scores = self._scores(tokens)
+        scores = self._scores(tokens, frozenset(self._negated(clauses)))
         smalltalk = {i.name for i in self._intents if i.smalltalk}
         ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
         best, best_score = ranked[0]
         # "hi, can I book?" is a booking: small talk wins only when nothing specific is asked
         if best in smalltalk:
             specific = [(n, s) for n, s in ranked if n not in smalltalk and n != "out_of_scope"]
-            if specific and specific[0][1] >= MIN_CONFIDENCE:
+            if specific and specific[0][1] >= max(MIN_CONFIDENCE, _SMALLTALK_YIELD * best_score):
                 best, best_score = specific[0]
         if best_score < MIN_CONFIDENCE:
             return Interpretation("out_of_scope", round(best_score, 3))
