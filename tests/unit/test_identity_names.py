@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from careline.identity.names import (
     PersonName,
@@ -70,8 +72,29 @@ def test_match_refuses_another_given_name_or_family() -> None:
     assert not names_match(PersonName("Imogen", "Farr"), "Imogen", "Farrow")
 
 
+# Particles join the surname and lead-ins ("yeah, ...", "ok ...") are stripped before a name, so
+# neither can stand as a whole given or family name here.
+_NOT_A_WHOLE_NAME = {
+    "de",
+    "del",
+    "la",
+    "le",
+    "da",
+    "do",
+    "hi",
+    "hello",
+    "hey",
+    "yes",
+    "yeah",
+    "yep",
+    "sure",
+    "ok",
+    "okay",
+}
 _name_word = st.text(alphabet=st.characters(categories=["Lu", "Ll"]), min_size=2, max_size=10).filter(
-    lambda w: name_key(w) != "" and w.lower() not in {"de", "del", "la", "le", "da", "do"}
+    lambda w: (
+        name_key(w) != "" and w.lower() not in _NOT_A_WHOLE_NAME and not re.fullmatch(r"(?i)(um+|uh+)", w)
+    )
 )
 
 

@@ -158,6 +158,9 @@ def test_the_local_dev_server_needs_no_credentials() -> None:
         (_secret(auth="basic"), "auth must be"),
         (_secret(password="hunter2"), "unknown keys in the EHR connection secret: password"),
     ],
+    # the secrets hold freshly generated keys: name the cases, or parallel workers collect
+    # differently named tests and refuse to run
+    ids=["not-json", "missing-keys", "plain-http-token-url", "unknown-auth", "unknown-key"],
 )
 def test_a_malformed_secret_is_refused_by_key_name(secret: str, message: str) -> None:
     with pytest.raises(EhrConfigError, match=message) as refused:
