@@ -48,6 +48,8 @@ class SmsConversation(Construct):
         sms: SmsChannel,
         layers: CarelineLayers,
         log_retention_days: int,
+        ehr_secret_arn: str | None = None,
+        ehr_secret_kms_key_arn: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -97,5 +99,10 @@ class SmsConversation(Construct):
         fn.allow(["events:PutEvents"], [events.bus.event_bus_arn])
         fn.allow(["sqs:SendMessage"], [self.dead_letter_queue.queue_arn])
         fn.allow(["sms-voice:SendTextMessage"], sms.send_resources)
+        if ehr_secret_arn:
+            fn.function.add_environment("CARELINE_EHR_SECRET_ARN", ehr_secret_arn)
+            fn.allow(["secretsmanager:GetSecretValue"], [ehr_secret_arn])
+            if ehr_secret_kms_key_arn:
+                fn.allow(["kms:Decrypt"], [ehr_secret_kms_key_arn])
 
         fn.function.add_event_source(event_sources.SnsEventSource(sms.inbound_topic))

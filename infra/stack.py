@@ -46,6 +46,8 @@ class CarelineStack(cdk.Stack):
             sms=self.sms,
             layers=self.layers,
             log_retention_days=deployment.log_retention_days,
+            ehr_secret_arn=deployment.ehr_secret_arn,
+            ehr_secret_kms_key_arn=deployment.ehr_secret_kms_key_arn,
         )
         self.alarms = Alarms(self, "Alarms", key=key, alarm_email=deployment.alarm_email)
         self.alarms.watch_function("SmsInbound", self.conversation.handler.function)

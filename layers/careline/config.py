@@ -63,6 +63,18 @@ class Deployment(_Strict):
     log_retention_days: int = Field(default=365, ge=1)
     alarm_email: str | None = None
     sms: SmsDeployment = Field(default_factory=SmsDeployment)
+    # The EHR connection (FHIR base URL, SMART client id, token URL, private key) lives in a
+    # Secrets Manager secret the practice creates; its full ARN here. None: no EHR, and
+    # appointment requests are handed to staff.
+    ehr_secret_arn: str | None = Field(
+        default=None,
+        # the full ARN, with the six-character suffix Secrets Manager adds, so the grant is exact
+        pattern=r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$",
+    )
+    # the key that secret is encrypted with, when it is not the AWS managed key
+    ehr_secret_kms_key_arn: str | None = Field(
+        default=None, pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/.+$"
+    )
 
 
 # --- practice identity -----------------------------------------------------------------------------

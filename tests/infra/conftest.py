@@ -12,6 +12,8 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 from tests.infra.synthesis import (
     ALARM_EMAIL,
     BROUGHT_POOL_ID,
+    EHR_SECRET_ARN,
+    EHR_SECRET_KEY_ARN,
     Synthesized,
     synthesize,
     write_practice_config,
@@ -28,11 +30,13 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 
 @pytest.fixture(scope="session")
 def synth_brought_number(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    """A practice that brings its own End User Messaging pool and wants alarm e-mails."""
+    """A practice that brings its own End User Messaging pool and EHR secret, and wants alarm e-mails."""
     root = tmp_path_factory.mktemp("synth-brought-number")
     config_path = write_practice_config(
         root / "practice.yaml",
         alarm_email=ALARM_EMAIL,
         sms={"existing_origination_identity": BROUGHT_POOL_ID},
+        ehr_secret_arn=EHR_SECRET_ARN,
+        ehr_secret_kms_key_arn=EHR_SECRET_KEY_ARN,
     )
     return synthesize(config_path, root / "cdk.out")

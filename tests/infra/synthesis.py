@@ -19,6 +19,8 @@ REGION = "us-east-2"
 STACK_NAME = "CarelineTest"
 BROUGHT_POOL_ID = "pool-0123456789abcdef0123456789abcdef"
 ALARM_EMAIL = "oncall@riverbend.example"
+EHR_SECRET_ARN = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:careline/ehr-connection-AbC123"
+EHR_SECRET_KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9"
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,15 @@ import pytest
 from aws_cdk.assertions import Match
 
 from infra.conversation import SMS_INBOUND_CONCURRENCY
-from tests.infra.synthesis import ACCOUNT, REGION, Synthesized, arn_of, ref
+from tests.infra.synthesis import (
+    ACCOUNT,
+    EHR_SECRET_ARN,
+    EHR_SECRET_KEY_ARN,
+    REGION,
+    Synthesized,
+    arn_of,
+    ref,
+)
 
 pytestmark = [pytest.mark.infra, pytest.mark.xdist_group("infra")]
 
@@ -198,3 +206,28 @@ def test_a_brought_pool_scopes_sends_to_its_arn_and_the_configuration_set(
 
 def _as_tuple(value: str | list[Any]) -> tuple[Any, ...]:
     return tuple(value) if isinstance(value, list) else (value,)
+
+
+def test_without_an_ehr_secret_the_function_is_told_of_none(synth: Synthesized) -> None:
+    assert "CARELINE_EHR_SECRET_ARN" not in _function(synth)["Properties"]["Environment"]["Variables"]
+
+
+def test_a_brought_ehr_secret_and_its_key_are_readable_by_the_function_alone(
+    synth_brought_number: Synthesized,
+) -> None:
+    synth = synth_brought_number
+    assert (
+        _function(synth)["Properties"]["Environment"]["Variables"]["CARELINE_EHR_SECRET_ARN"]
+        == EHR_SECRET_ARN
+    )
+    statements = [
+        s
+        for policy in synth.resources("AWS::IAM::ManagedPolicy").values()
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    assert {
+        "Action": "secretsmanager:GetSecretValue",
+        "Effect": "Allow",
+        "Resource": EHR_SECRET_ARN,
+    } in statements
+    assert {"Action": "kms:Decrypt", "Effect": "Allow", "Resource": EHR_SECRET_KEY_ARN} in statements
