@@ -6,7 +6,7 @@ import copy
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -16,7 +16,17 @@ from careline.conversation.model import (
     EscalationRequest,
     TimelineEntry,
 )
+from careline.ehr.errors import EhrUnavailable, NotFound, SlotTaken
+from careline.ehr.model import (
+    AppointmentRecord,
+    AppointmentStatus,
+    FreeSlot,
+    PatientRecord,
+    Practitioner,
+    SlotQuery,
+)
 from careline.errors import ConcurrentTurnError
+from careline.identity import SubjectKind
 
 
 @dataclass
@@ -103,3 +113,136 @@ PORTLAND = ZoneInfo("America/Los_Angeles")
 def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
     """A wall-clock time in the sample practice's timezone."""
     return datetime(year, month, day, hour, minute, tzinfo=PORTLAND)
+
+
+@dataclass
+class InMemoryEhr:
+    """The `Ehr` port over lists: patients, practitioners, free slots and appointments.
+
+    `down` makes every call raise `EhrUnavailable`; `down_for` only the named methods (an outage
+    mid-booking); `taken_on_book` makes the named slots go to someone else just before a booking.
+    """
+
+    patients: list[PatientRecord] = field(default_factory=list)
+    staff: list[Practitioner] = field(default_factory=list)
+    slots: list[FreeSlot] = field(default_factory=list)
+    appointments: list[AppointmentRecord] = field(default_factory=list)
+    communications: list[tuple[str, str, str, datetime]] = field(default_factory=list)
+    cancel_reasons: dict[str, str] = field(default_factory=dict)
+    down: bool = False
+    down_for: set[str] = field(default_factory=set)
+    taken_on_book: set[str] = field(default_factory=set)
+    calls: list[str] = field(default_factory=list)
+
+    def _call(self, name: str) -> None:
+        self.calls.append(name)
+        if self.down or name in self.down_for:
+            raise EhrUnavailable(name)
+
+    def find_patients_by_phone(self, phone: str) -> list[PatientRecord]:
+        self._call("find_patients_by_phone")
+        return [p for p in self.patients if phone in p.phones]
+
+    def find_patients_by_name_and_birth_date(
+        self, given_name: str, family_name: str, birth_date: date
+    ) -> list[PatientRecord]:
+        self._call("find_patients_by_name_and_birth_date")
+        return [
+            p
+            for p in self.patients
+            if p.birth_date == birth_date
+            and p.given_name.lower() == given_name.lower()
+            and p.family_name.lower() == family_name.lower()
+        ]
+
+    def practitioners(self) -> list[Practitioner]:
+        self._call("practitioners")
+        return list(self.staff)
+
+    def upcoming_appointments(self, patient_id: str, after: datetime) -> list[AppointmentRecord]:
+        self._call("upcoming_appointments")
+        mine = [
+            a
+            for a in self.appointments
+            if a.patient_id == patient_id and a.start >= after and a.status is AppointmentStatus.BOOKED
+        ]
+        return sorted(mine, key=lambda a: a.start)
+
+    def free_slots(self, query: SlotQuery) -> list[FreeSlot]:
+        self._call("free_slots")
+        found = [
+            s
+            for s in self.slots
+            if query.earliest <= s.start < query.latest
+            and query.practitioner_id in (None, s.practitioner_id)
+            and query.appointment_type in (None, s.appointment_type)
+        ]
+        return sorted(found, key=lambda s: (s.start, s.id))[: query.limit]
+
+    def _take(self, slot: FreeSlot) -> FreeSlot:
+        free = next((s for s in self.slots if s.id == slot.id), None)
+        if free is None or slot.id in self.taken_on_book:
+            if free is not None:
+                self.slots.remove(free)
+            raise SlotTaken(slot.id)
+        self.slots.remove(free)
+        return free
+
+    def book(self, patient_id: str, slot: FreeSlot, appointment_type: str | None = None) -> AppointmentRecord:
+        self._call("book")
+        free = self._take(slot)
+        booked = AppointmentRecord(
+            id=f"appt-{len(self.appointments) + 1}",
+            patient_id=patient_id,
+            practitioner_id=free.practitioner_id,
+            start=free.start,
+            end=free.end,
+            status=AppointmentStatus.BOOKED,
+            slot_id=free.id,
+            appointment_type=appointment_type or free.appointment_type,
+            location_id=free.location_id,
+        )
+        self.appointments.append(booked)
+        return booked
+
+    def reschedule(self, appointment: AppointmentRecord, slot: FreeSlot) -> AppointmentRecord:
+        self._call("reschedule")
+        free = self._take(slot)
+        moved = AppointmentRecord(
+            id=f"appt-{len(self.appointments) + 1}",
+            patient_id=appointment.patient_id,
+            practitioner_id=free.practitioner_id,
+            start=free.start,
+            end=free.end,
+            status=AppointmentStatus.BOOKED,
+            slot_id=free.id,
+            appointment_type=appointment.appointment_type,
+            location_id=free.location_id,
+        )
+        self.appointments.append(moved)
+        self._set_cancelled(appointment.id)
+        return moved
+
+    def cancel(self, appointment: AppointmentRecord, reason: str) -> AppointmentRecord:
+        self._call("cancel")
+        self.cancel_reasons[appointment.id] = reason
+        return self._set_cancelled(appointment.id)
+
+    def _set_cancelled(self, appointment_id: str) -> AppointmentRecord:
+        for i, existing in enumerate(self.appointments):
+            if existing.id == appointment_id:
+                self.appointments[i] = replace(existing, status=AppointmentStatus.CANCELLED)
+                return self.appointments[i]
+        raise NotFound(appointment_id)
+
+    def record_communication(self, patient_id: str, summary: str, channel: str, sent: datetime) -> str:
+        self._call("record_communication")
+        self.communications.append((patient_id, summary, channel, sent))
+        return f"comm-{len(self.communications)}"
+
+
+class FakeSubjectKeys:
+    """Keyed hashes for the verification ledger (a plain hash is enough in a test)."""
+
+    def subject_key(self, kind: SubjectKind, value: str) -> str:
+        return hashlib.sha256(f"{kind.value}:{value}".encode()).hexdigest()

@@ -1,9 +1,13 @@
-"""The conversation engine: one inbound message in, one `TurnResult` out. Pure: no I/O.
+"""The conversation engine: one inbound message in, one `TurnResult` out.
+
+Free of AWS and HTTP: the only outside calls are through domain ports (the EHR and identity
+verification, for the appointment dialogs), and only when the composition root supplies them.
 
 The order is the safety contract of the product:
 1. carrier keywords (STOP / HELP / START), before anything else, and silence while opted out;
 2. the safety screen on the raw text (emergency: 911; crisis: 988), before any interpretation;
-3. a pending YES/NO offer, then interpretation and the dialog for the intent.
+3. a pending YES/NO offer, then an appointment flow waiting for an answer, then interpretation
+   and the dialog for the intent.
 """
 
 from __future__ import annotations
@@ -12,7 +16,15 @@ import copy
 from collections.abc import Callable
 
 from careline.config import PracticeConfig
-from careline.conversation.dialogs import fallback, handoff, offers, practice_info, safety, smalltalk
+from careline.conversation.dialogs import (
+    appointments,
+    fallback,
+    handoff,
+    offers,
+    practice_info,
+    safety,
+    smalltalk,
+)
 from careline.conversation.dialogs.turn import Turn
 from careline.conversation.model import (
     ConversationContext,
@@ -22,9 +34,10 @@ from careline.conversation.model import (
     TurnResult,
 )
 from careline.conversation.optout import Keyword, match_keyword
+from careline.identity import IdentityVerifier
 from careline.nlu import Interpretation, classify, parse_yes_no
 from careline.nlu.classifier import MIN_CONFIDENCE
-from careline.ports import Clock
+from careline.ports import Clock, Ehr
 from careline.safety import SafetyScreen
 
 Classifier = Callable[[str], Interpretation]
@@ -39,11 +52,18 @@ class ConversationEngine:
         clock: Clock,
         screen: SafetyScreen | None = None,
         classifier: Classifier = classify,
+        *,
+        ehr: Ehr | None = None,
+        verifier: IdentityVerifier | None = None,
     ) -> None:
         self._config = config
         self._clock = clock
         self._screen = screen or SafetyScreen()
         self._classify = classifier
+        # Without both ports the appointment intents keep their honest "not by text yet" offer.
+        self._scheduling = (
+            appointments.Scheduling(ehr, verifier) if ehr is not None and verifier is not None else None
+        )
 
     def take_turn(self, inbound: InboundMessage, context: ConversationContext) -> TurnResult:
         """Run the pipeline for one inbound message.
@@ -100,6 +120,10 @@ class ConversationEngine:
                 return
             # the patient moved on: the offer lapses and the message is read afresh
             turn.context.flow_state.pop("offer")
+        if self._scheduling is not None and appointments.in_flow(turn.context):
+            turn.context.failed_understandings = 0
+            appointments.proceed(turn, self._scheduling, self._classify(turn.inbound.text))
+            return
         self._dialog(turn, self._classify(turn.inbound.text))
 
     def _keyword(self, turn: Turn, keyword: Keyword) -> None:
@@ -138,6 +162,8 @@ class ConversationEngine:
             practice_info.practice_info(turn, interpretation.entities)
         elif intent == "speak_to_human":
             handoff.talk_to_person(turn)
+        elif intent in appointments.INTENTS and self._scheduling is not None:
+            appointments.begin(turn, self._scheduling, intent)
         elif intent in offers.OFFERS:
             offers.offer_person_for(turn, intent)
         else:  # an intent in the bot model with no dialog: never guess

@@ -27,6 +27,7 @@ class EscalationReason(StrEnum):
     NOT_UNDERSTOOD = "not_understood"
     VERIFICATION_FAILED = "verification_failed"
     FRUSTRATION = "frustration"
+    EHR_UNAVAILABLE = "ehr_unavailable"
 
 
 class Urgency(StrEnum):

@@ -16,6 +16,7 @@ WANTED: Final = {
     "appointment_cancel": "wants to cancel an appointment",
     "appointment_confirm": "wants to confirm an appointment",
     "appointment_status": "asked about an existing appointment",
+    "appointment_for_family": "asked about a family member's appointment (verified as themselves only)",
     "refill_request": "wants a prescription refill",
     "billing_question": "has a billing question",
     "insurance_question": "has an insurance question",

@@ -1,0 +1,862 @@
+"""Appointments by text: book, reschedule, cancel, confirm and status, behind the identity gate.
+
+One flow at a time lives in `flow_state["appointment"]` (encrypted by the store): the intent, the
+step waiting for an answer, and what is known so far (visit type, provider, when, the slots
+offered). Every step reads the patient's answer first; an answer that does not fit the step is
+read as a new request instead ("actually cancel it", a question about hours, "talk to a person"),
+so the patient never has to start over. Real slots only: every time offered came from the EHR
+this turn, and a slot taken in between is apologised for and replaced.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any, Final
+
+from careline.config import PracticeConfig
+from careline.conversation.dialogs import identity_gate as gate
+from careline.conversation.dialogs import practice_info, smalltalk
+from careline.conversation.dialogs.handoff import hand_off, talk_to_person
+from careline.conversation.dialogs.locations import short_names
+from careline.conversation.dialogs.offers import NOT_UNDERSTOOD_OFFER, Offer, make_offer
+from careline.conversation.dialogs.turn import Turn
+from careline.conversation.model import ConversationContext, EscalationReason, Queue
+from careline.ehr.errors import EhrUnavailable, NotFound, SlotTaken
+from careline.ehr.model import AppointmentRecord, AppointmentStatus, FreeSlot, Practitioner
+from careline.identity import IdentityVerifier
+from careline.nlu import Interpretation
+from careline.nlu.classifier import MIN_CONFIDENCE
+from careline.observability import logger
+from careline.ports import Ehr
+from careline.practice.hours import format_time
+from careline.scheduling.choice import Ambiguous, NotAChoice, Picked, WantsOther, parse_choice, parse_yes_no
+from careline.scheduling.offers import pick_offers
+from careline.scheduling.when import (
+    HORIZON_DAYS,
+    TimeOfDay,
+    TimePreference,
+    TimeWindow,
+    parse_time_preference,
+)
+
+FLOW: Final = "appointments"
+STATE_KEY: Final = "appointment"
+INTENTS: Final = frozenset(
+    {
+        "appointment_book",
+        "appointment_reschedule",
+        "appointment_cancel",
+        "appointment_confirm",
+        "appointment_status",
+    }
+)
+# how many slots (or visits) one message lists: three fit one SMS segment
+OFFER_COUNT: Final = 3
+# a step's question asked this many times without an answer it can use: offer a person instead
+MAX_MISSES: Final = 2
+NO_SLOTS_OFFER: Final = Offer("booking_no_slots", EscalationReason.HUMAN_REQUESTED, Queue.FRONT_DESK)
+
+# Someone else's visit ("my son", "my daughter's appointment", "for my mom"): staff handle these
+# in this version, since the verified patient is not the one the visit is for.
+_DEPENDENT: Final = re.compile(
+    r"\b(?:my|our)\s+(?:son|daughter|kid|kids|child|children|baby|boy|girl|mom|mother|mum|dad|father|"
+    r"parent|parents|wife|husband|spouse|partner|grandma|grandmother|grandpa|grandfather|"
+    r"grandson|granddaughter|brother|sister|stepson|stepdaughter)(?:'?s)?\b",
+    re.IGNORECASE,
+)
+_STOP: Final = re.compile(
+    r"\b(?:never ?mind|nvm|forget (?:it|that|about it)|stop here|leave it|not now|do not bother)\b",
+    re.IGNORECASE,
+)
+_ANY_PROVIDER: Final = re.compile(
+    r"\b(?:any(?:one|body| one| body| provider| doctor)?|whoever|no preference|does ?n[o']?t matter|"
+    r"first available|either|whichever|all the same)\b",
+    re.IGNORECASE,
+)
+_SKIP: Final = re.compile(
+    r"^\s*(?:skip|no|nah|nope|rather not|prefer not|n/?a|none|no reason)\W*$", re.IGNORECASE
+)
+_TITLES: Final = frozenset({"dr", "doctor", "md", "do", "np", "pa", "fnp", "c", "rn"})
+
+# Everyday words for the kinds of visit a practice books, keyed by a word of the practice's own
+# type name or id ("Follow-up visit" -> "follow"): the practice names its types, patients don't.
+_TYPE_PHRASES: Final[Mapping[str, tuple[str, ...]]] = {
+    "follow": ("follow up", "followup", "follow-up", "recheck", "check back", "go over my results"),
+    "physical": ("physical", "annual", "yearly", "checkup", "check up", "check-up", "wellness", "preventive"),
+    "sick": (
+        "sick",
+        "ill",
+        "fever",
+        "cough",
+        "cold",
+        "flu",
+        "sore throat",
+        "not feeling well",
+        "feeling bad",
+        "same day",
+        "same-day",
+        "infection",
+        "rash",
+        "earache",
+    ),
+    "new": ("new patient", "first visit", "first time", "never been", "establish care"),
+    "child": ("well child", "well-child", "well baby", "baby checkup", "kid checkup", "child checkup"),
+}
+
+
+@dataclass(frozen=True)
+class Scheduling:
+    """The ports the appointment dialogs call: the EHR and identity verification."""
+
+    ehr: Ehr
+    verifier: IdentityVerifier
+
+
+Flow = dict[str, Any]
+_Keep = Callable[[FreeSlot], bool]
+
+
+# --- entry points --------------------------------------------------------------------------------
+
+
+def in_flow(context: ConversationContext) -> bool:
+    """True while an appointment flow waits for the patient's answer."""
+    return context.active_flow == FLOW and STATE_KEY in context.flow_state
+
+
+def begin(turn: Turn, ports: Scheduling, intent: str) -> None:
+    """A new appointment request: verify first, then the dialog for `intent`."""
+    turn.context.flow_state.pop("offer", None)
+    flow: Flow = {
+        "intent": intent,
+        "request": turn.inbound.text,
+        "step": "verify",
+        "misses": 0,
+        "dependent": bool(_DEPENDENT.search(turn.inbound.text)),
+    }
+    turn.context.active_flow = FLOW
+    turn.context.flow_state[STATE_KEY] = flow
+    try:
+        patient = gate.start(turn, ports.verifier, intent)
+        if patient is None:
+            if gate.closed(turn):
+                _end(turn)
+            return
+        _verified(turn, ports, flow, patient)
+    except EhrUnavailable:
+        _outage(turn, flow)
+
+
+def proceed(turn: Turn, ports: Scheduling, interpretation: Interpretation) -> None:
+    """The patient answered the flow's pending question (or said something else entirely)."""
+    flow: Flow = turn.context.flow_state[STATE_KEY]
+    turn.intent = flow["intent"]
+    if _confident(interpretation, "speak_to_human"):
+        # a person always wins, whatever the flow was waiting for
+        turn.intent = "speak_to_human"
+        _end(turn)
+        talk_to_person(turn)
+        return
+    try:
+        if flow["step"] == "verify":
+            _verify_answer(turn, ports, flow, interpretation)
+            return
+        patient = gate.verified_patient(turn, ports.verifier)
+        if patient is None:  # the verification idled out mid-flow: ask again, keep the request
+            flow["step"] = "verify"
+            patient = gate.start(turn, ports.verifier, flow["intent"])
+            if patient is None:
+                if gate.closed(turn):
+                    _end(turn)
+                return
+        if _confident(interpretation, "practice_info"):
+            # read before the step's own parser: "hours today?" names a day but picks no time
+            turn.intent = "practice_info"
+            practice_info.practice_info(turn, interpretation.entities)
+            return
+        _STEPS[flow["step"]](turn, ports, flow, patient, interpretation)
+    except EhrUnavailable:
+        _outage(turn, flow)
+
+
+# --- verification ---------------------------------------------------------------------------------
+
+
+def _verify_answer(turn: Turn, ports: Scheduling, flow: Flow, interpretation: Interpretation) -> None:
+    if _confident(interpretation, "practice_info") and not any(ch.isdigit() for ch in turn.inbound.text):
+        # a question about the practice needs no identity: answer it, keep waiting for the answer
+        turn.intent = "practice_info"
+        practice_info.practice_info(turn, interpretation.entities)
+        return
+    patient = gate.answer(turn, ports.verifier, flow["intent"])
+    if patient is None:
+        if gate.closed(turn):
+            _end(turn)
+        return
+    _verified(turn, ports, flow, patient)
+
+
+def _verified(turn: Turn, ports: Scheduling, flow: Flow, patient: str) -> None:
+    """Verified: carry on with the request the patient made before the gate, without asking again."""
+    if flow["dependent"]:
+        _end(turn)
+        hand_off(turn, EscalationReason.HUMAN_REQUESTED, Queue.FRONT_DESK, "appointment_for_family")
+        return
+    intent = flow["intent"]
+    if intent == "appointment_book":
+        _book_from(turn, ports, flow, flow["request"])
+    elif intent in ("appointment_reschedule", "appointment_cancel"):
+        _find_existing(turn, ports, flow, patient)
+    elif intent == "appointment_confirm":
+        _confirm_next(turn, ports, patient)
+    else:
+        _status(turn, ports, patient)
+
+
+# --- book -----------------------------------------------------------------------------------------
+
+
+def _book_from(turn: Turn, ports: Scheduling, flow: Flow, text: str) -> None:
+    """Take what the request already says (type, provider, when), then ask for what is missing."""
+    if flow.get("type") is None:
+        flow["type"] = appointment_type_for(turn.config, text)
+    if flow.get("provider") is None:
+        flow["provider"] = _named_provider(text, _practitioners(ports, flow))
+        if flow["provider"] is not None:
+            flow["provider_asked"] = True
+    if flow.get("when") is None and _preference(turn, text) is not None:
+        flow["when"] = text
+    _next_question(turn, ports, flow)
+
+
+def _next_question(turn: Turn, ports: Scheduling, flow: Flow) -> None:
+    flow["misses"] = 0
+    if flow.get("type") is None and not flow.get("type_asked"):
+        flow["type_asked"] = True
+        flow["step"] = "type"
+        turn.reply("booking_ask_type")
+        return
+    if flow.get("type") is None:
+        flow["type"] = default_appointment_type(turn.config)
+    providers = _practitioners(ports, flow)
+    if flow.get("provider") is None and not flow.get("provider_asked") and len(providers) > 1:
+        flow["provider_asked"] = True
+        flow["step"] = "provider"
+        turn.reply("booking_ask_provider", providers=", ".join(_short(p) for p in providers.values()))
+        return
+    if flow.get("when") is None:
+        flow["step"] = "when"
+        turn.reply("booking_ask_when")
+        return
+    _offer(turn, ports, flow)
+
+
+def _type_step(turn: Turn, ports: Scheduling, flow: Flow, patient: str, interp: Interpretation) -> None:
+    found = appointment_type_for(turn.config, turn.inbound.text)
+    if found is None and _interrupted(turn, ports, flow, patient, interp):
+        return
+    # asked once: an answer we cannot place books the practice's usual visit, which staff can adjust
+    flow["type"] = found or default_appointment_type(turn.config)
+    _book_from(turn, ports, flow, turn.inbound.text)
+
+
+def _provider_step(turn: Turn, ports: Scheduling, flow: Flow, patient: str, interp: Interpretation) -> None:
+    text = turn.inbound.text
+    named = _named_provider(text, _practitioners(ports, flow))
+    if named is None and not _ANY_PROVIDER.search(text) and _interrupted(turn, ports, flow, patient, interp):
+        return
+    flow["provider"] = named
+    if flow.get("when") is None and _preference(turn, text) is not None:
+        flow["when"] = text
+    _next_question(turn, ports, flow)
+
+
+def _when_step(turn: Turn, ports: Scheduling, flow: Flow, patient: str, interp: Interpretation) -> None:
+    if _preference(turn, turn.inbound.text) is not None:
+        flow["when"] = turn.inbound.text
+        flow["seen"] = []
+        _offer(turn, ports, flow)
+        return
+    if not _interrupted(turn, ports, flow, patient, interp):
+        _missed(turn, flow, "booking_ask_when")
+
+
+def _pick_step(turn: Turn, ports: Scheduling, flow: Flow, patient: str, interp: Interpretation) -> None:
+    offered = [_slot(s) for s in flow["offered"]]
+    providers = _practitioners(ports, flow)
+    practitioners = [Practitioner(id=i, name=n) for i, n in providers.items()]
+    choice = parse_choice(
+        turn.inbound.text, offered, turn.config.tz, practitioners=practitioners, now=turn.now
+    )
+    if isinstance(choice, Picked):
+        flow["chosen"] = _slot_dict(choice.slot)
+        flow["step"] = "confirm"
+        flow["misses"] = 0
+        turn.reply("booking_confirm_slot", appointment=_line(turn, flow, choice.slot))
+    elif isinstance(choice, WantsOther):
+        if choice.wish == "specific" and choice.preference is not None:
+            flow["when"] = turn.inbound.text
+        _offer(turn, ports, flow, wish=choice.wish)
+    elif isinstance(choice, Ambiguous):
+        _missed(turn, flow, "booking_pick_which")
+    elif isinstance(choice, NotAChoice):
+        if _preference(turn, turn.inbound.text) is not None:
+            flow["when"] = turn.inbound.text
+            _offer(turn, ports, flow, wish="specific")
+        elif not _interrupted(turn, ports, flow, patient, interp):
+            _missed(turn, flow, "booking_pick_which")
+
+
+def _confirm_step(turn: Turn, ports: Scheduling, flow: Flow, patient: str, interp: Interpretation) -> None:
+    answer = parse_yes_no(turn.inbound.text)
+    if answer is True:
+        _commit(turn, ports, flow, patient)
+    elif answer is False:
+        flow["when"] = None
+        flow["step"] = "when"
+        turn.reply("booking_not_booked")
+    elif _preference(turn, turn.inbound.text) is not None:
+        flow["when"] = turn.inbound.text
+        _offer(turn, ports, flow, wish="specific")
+    elif not _interrupted(turn, ports, flow, patient, interp):
+        _missed(turn, flow, "appointment_step_unclear")
+
+
+def _commit(turn: Turn, ports: Scheduling, flow: Flow, patient: str) -> None:
+    """Book (or move) the chosen slot; a slot someone else just took gets fresh offers."""
+    slot = _slot(flow["chosen"])
+    old = _appointment(flow["appointment"]) if flow["intent"] == "appointment_reschedule" else None
+    try:
+        if old is not None:
+            booked = ports.ehr.reschedule(old, slot)
+        else:
+            booked = ports.ehr.book(patient, slot, flow.get("type"))
+    except SlotTaken:
+        turn.record_event("appointment_slot_taken", slot_id=slot.id)
+        _offer(turn, ports, flow, wish="none", key="booking_slot_taken")
+        return
+    except NotFound:
+        # the visit being moved is gone (changed at the front desk): a person sorts it out
+        _end(turn)
+        hand_off(turn, EscalationReason.HUMAN_REQUESTED, Queue.FRONT_DESK, flow["intent"])
+        return
+    line = _line(turn, flow, _as_slot(booked))
+    _end(turn)
+    if old is not None:
+        old_line = _line(turn, flow, _as_slot(old))
+        turn.reply("reschedule_done", appointment=line, old=old_line)
+        _finished(turn, ports, patient, "appointment_rescheduled", booked, f"Rescheduled by text to {line}.")
+    else:
+        turn.reply("booking_done", appointment=line)
+        _finished(turn, ports, patient, "appointment_booked", booked, f"Booked by text: {line}.")
+
+
+# --- offers ---------------------------------------------------------------------------------------
+
+
+def _offer(
+    turn: Turn, ports: Scheduling, flow: Flow, *, wish: str | None = None, key: str = "booking_offers"
+) -> None:
+    """Offer up to three real free slots that fit what the patient asked, never one shown before."""
+    offered = [_slot(s) for s in flow.get("offered", [])]
+    seen = set(flow.get("seen", []))
+    preference, keep = _wanted(turn, flow, offered, wish)
+    slots = _search(ports, flow, preference, lambda s: s.id not in seen and keep(s))
+    if not slots and wish in ("later_in_day", "earlier_in_day", "other_days"):
+        # nothing fits the narrower wish: anything new in the same direction still helps
+        preference, keep = _wanted(turn, flow, offered, "later" if wish != "earlier_in_day" else "earlier")
+        slots = _search(ports, flow, preference, lambda s: s.id not in seen and keep(s))
+    if not slots:
+        soonest = _soonest(turn, turn.now)
+        slots = _search(ports, flow, soonest, lambda s: s.id not in seen)
+        key = "booking_slot_taken" if key == "booking_slot_taken" else "booking_offers_fallback"
+    if not slots:
+        _end(turn)
+        make_offer(turn, NO_SLOTS_OFFER, flow["intent"])
+        return
+    flow["offered"] = [_slot_dict(s) for s in slots]
+    flow["seen"] = [*seen, *(s.id for s in slots)]
+    flow["step"] = "pick"
+    flow["misses"] = 0
+    lines = [_choice_line(turn, flow, number, slot) for number, slot in enumerate(slots, start=1)]
+    turn.reply(key, slots=_join(turn, lines))
+
+
+def _search(ports: Scheduling, flow: Flow, preference: TimePreference, keep: _Keep) -> list[FreeSlot]:
+    query = preference.slot_query(practitioner_id=flow.get("provider"), appointment_type=flow.get("type"))
+    return pick_offers([s for s in ports.ehr.free_slots(query) if keep(s)], preference, OFFER_COUNT)
+
+
+def _wanted(
+    turn: Turn, flow: Flow, offered: Sequence[FreeSlot], wish: str | None
+) -> tuple[TimePreference, _Keep]:
+    """The preference to search, and what else a slot must satisfy, for a wish about the offers."""
+    tz = turn.config.tz
+    stated = _preference(turn, flow.get("when") or "") or _soonest(turn, turn.now)
+    if not offered or wish in (None, "none", "specific"):
+        return stated, lambda s: True
+    first, last = min(s.start for s in offered), max(s.start for s in offered)
+    days = {s.start.astimezone(tz).date() for s in offered}
+    if wish == "later":
+        return _open_from(turn, last + timedelta(minutes=1)), lambda s: s.start > last
+    if wish == "earlier":
+        return _soonest(turn, turn.now), lambda s: s.start < first
+    if wish == "later_in_day":
+        after = max(s.start.astimezone(tz).time() for s in offered)
+        return stated, lambda s: s.start.astimezone(tz).time() > after
+    if wish == "earlier_in_day":
+        before = min(s.start.astimezone(tz).time() for s in offered)
+        return stated, lambda s: s.start.astimezone(tz).time() < before
+    # other days: any day not already offered, from the stated wish first
+    return _open_from(turn, turn.now), lambda s: s.start.astimezone(tz).date() not in days
+
+
+def _open_from(turn: Turn, start: datetime) -> TimePreference:
+    local = start.astimezone(turn.config.tz).date()
+    window = TimeWindow(local, local + timedelta(days=HORIZON_DAYS))
+    return TimePreference(now=max(start, turn.now), tz=turn.config.tz, windows=(window,))
+
+
+def _soonest(turn: Turn, start: datetime) -> TimePreference:
+    local = start.astimezone(turn.config.tz).date()
+    window = TimeWindow(local, local + timedelta(days=HORIZON_DAYS), TimeOfDay(time(0)))
+    return TimePreference(now=start, tz=turn.config.tz, windows=(window,), soonest=True)
+
+
+def _preference(turn: Turn, text: str) -> TimePreference | None:
+    if not text:
+        return None
+    return parse_time_preference(text, turn.now, turn.config.tz, config=turn.config)
+
+
+# --- reschedule and cancel --------------------------------------------------------------------------
+
+
+def _find_existing(turn: Turn, ports: Scheduling, flow: Flow, patient: str) -> None:
+    """Which visit to move or cancel: one is confirmed, several are listed, none offers a booking."""
+    upcoming = ports.ehr.upcoming_appointments(patient, turn.now)
+    if not upcoming:
+        flow["step"] = "offer_book"
+        turn.reply("appointments_none_upcoming")
+        return
+    if len(upcoming) == 1:
+        _chose_existing(turn, ports, flow, upcoming[0], confirmed=False)
+        return
+    listed = upcoming[:OFFER_COUNT]
+    flow["candidates"] = [_appointment_dict(a) for a in listed]
+    flow["step"] = "which"
+    flow["misses"] = 0
+    _practitioners(ports, flow)
+    lines = [_choice_line(turn, flow, n, _as_slot(a)) for n, a in enumerate(listed, start=1)]
+    turn.reply("appointments_pick", appointments=_join(turn, lines))
+
+
+def _chose_existing(
+    turn: Turn, ports: Scheduling, flow: Flow, appointment: AppointmentRecord, *, confirmed: bool
+) -> None:
+    flow["appointment"] = _appointment_dict(appointment)
+    flow["misses"] = 0
+    line = _line(turn, flow, _as_slot(appointment), ports)
+    if flow["intent"] == "appointment_cancel":
+        flow["step"] = "cancel_confirm"
+        turn.reply("cancel_confirm", appointment=line)
+    elif confirmed:
+        _move(turn, ports, flow, appointment)
+    else:
+        flow["step"] = "which_confirm"
+        turn.reply("reschedule_confirm_which", appointment=line)
+
+
+def _move(turn: Turn, ports: Scheduling, flow: Flow, appointment: AppointmentRecord) -> None:
+    """Rescheduling: the same kind of visit with the same provider, at a time the patient picks."""
+    flow["type"] = appointment.appointment_type or default_appointment_type(turn.config)
+    flow["type_asked"] = True
+    flow["provider"] = appointment.practitioner_id
+    flow["provider_asked"] = True
+    _book_from(turn, ports, flow, flow["request"])
+
+
+def _which_step(turn: Turn, ports: Scheduling, flow: Flow, patient: str, interp: Interpretation) -> None:
+    candidates = [_appointment(a) for a in flow["candidates"]]
+    as_slots = [_as_slot(a) for a in candidates]
+    providers = [Practitioner(id=i, name=n) for i, n in _practitioners(ports, flow).items()]
+    choice = parse_choice(turn.inbound.text, as_slots, turn.config.tz, practitioners=providers, now=turn.now)
+    if isinstance(choice, Picked):
+        _chose_existing(turn, ports, flow, candidates[choice.position - 1], confirmed=True)
+    elif not _interrupted(turn, ports, flow, patient, interp):
+        _missed(turn, flow, "booking_pick_which")
+
+
+def _which_confirm_step(
+    turn: Turn, ports: Scheduling, flow: Flow, patient: str, interp: Interpretation
+) -> None:
+    answer = parse_yes_no(turn.inbound.text)
+    if answer is True:
+        _move(turn, ports, flow, _appointment(flow["appointment"]))
+    elif answer is False:
+        _end(turn)
+        turn.reply("appointment_flow_stopped")
+    elif not _interrupted(turn, ports, flow, patient, interp):
+        _missed(turn, flow, "appointment_step_unclear")
+
+
+def _cancel_confirm_step(
+    turn: Turn, ports: Scheduling, flow: Flow, patient: str, interp: Interpretation
+) -> None:
+    answer = parse_yes_no(turn.inbound.text)
+    if answer is True:
+        flow["step"] = "cancel_reason"
+        turn.reply("cancel_ask_reason")
+    elif answer is False:
+        _end(turn)
+        turn.reply("cancel_kept")
+    elif not _interrupted(turn, ports, flow, patient, interp):
+        _missed(turn, flow, "appointment_step_unclear")
+
+
+def _cancel_reason_step(
+    turn: Turn, ports: Scheduling, flow: Flow, patient: str, interp: Interpretation
+) -> None:
+    text = turn.inbound.text.strip()
+    given = bool(text) and not _SKIP.match(text)
+    # the reason goes to the EHR (where staff read it), never into events or logs
+    reason = text[:200] if given else "Cancelled by the patient by text; no reason given"
+    appointment = _appointment(flow["appointment"])
+    ports.ehr.cancel(appointment, reason)
+    line = _line(turn, flow, _as_slot(appointment), ports)
+    turn.reply("cancel_done", appointment=line)
+    _finished(
+        turn,
+        ports,
+        patient,
+        "appointment_cancelled",
+        appointment,
+        f"Cancelled by text: {line}.",
+        reason_given=given,
+    )
+    # the patient may want a new time: keep what the cancelled visit was, ask when
+    turn.context.active_flow = FLOW
+    turn.context.flow_state[STATE_KEY] = {
+        "intent": "appointment_book",
+        "request": "",
+        "step": "offer_reschedule",
+        "misses": 0,
+        "dependent": False,
+        "type": appointment.appointment_type,
+        "type_asked": True,
+        "provider": appointment.practitioner_id,
+        "provider_asked": True,
+        "providers": flow.get("providers", {}),
+    }
+
+
+def _offer_step(turn: Turn, ports: Scheduling, flow: Flow, patient: str, interp: Interpretation) -> None:
+    """A YES/NO offer to book ("no upcoming visits: book one?", "cancelled: pick a new time?")."""
+    answer = parse_yes_no(turn.inbound.text)
+    if answer is True:
+        flow["intent"] = "appointment_book"
+        _book_from(turn, ports, flow, "")
+    elif answer is False:
+        _end(turn)
+        turn.reply("offer_declined")
+    elif _preference(turn, turn.inbound.text) is not None:
+        # "yes, next friday" or just "next friday": straight to the times
+        flow["intent"] = "appointment_book"
+        _book_from(turn, ports, flow, turn.inbound.text)
+    elif not _interrupted(turn, ports, flow, patient, interp):
+        _missed(turn, flow, "appointment_step_unclear")
+
+
+# --- confirm and status -------------------------------------------------------------------------
+
+
+def _confirm_next(turn: Turn, ports: Scheduling, patient: str) -> None:
+    upcoming = ports.ehr.upcoming_appointments(patient, turn.now)
+    flow: Flow = turn.context.flow_state[STATE_KEY]
+    if not upcoming:
+        flow["step"] = "offer_book"
+        turn.reply("appointments_none_upcoming")
+        return
+    nxt = upcoming[0]
+    line = _line(turn, flow, _as_slot(nxt), ports)
+    _end(turn)
+    turn.reply("confirm_done", appointment=line)
+    turn.record_event("appointment_confirmed", appointment_id=nxt.id)
+
+
+def _status(turn: Turn, ports: Scheduling, patient: str) -> None:
+    upcoming = ports.ehr.upcoming_appointments(patient, turn.now)
+    flow: Flow = turn.context.flow_state[STATE_KEY]
+    if not upcoming:
+        flow["step"] = "offer_book"
+        turn.reply("appointments_none_upcoming")
+        return
+    _practitioners(ports, flow)
+    lines = [_line(turn, flow, _as_slot(a)) for a in upcoming[:OFFER_COUNT]]
+    _end(turn)
+    turn.reply("status_list", appointments=_join(turn, lines))
+
+
+# --- mid-flow -------------------------------------------------------------------------------------
+
+
+def _interrupted(turn: Turn, ports: Scheduling, flow: Flow, patient: str, interp: Interpretation) -> bool:
+    """The answer did not fit the step: is it something else? Handles it and says True if so."""
+    if _STOP.search(turn.inbound.text):
+        _end(turn)
+        turn.reply("appointment_flow_stopped")
+        return True
+    if interp.confidence < MIN_CONFIDENCE:
+        return False
+    if interp.intent in INTENTS and interp.intent != flow["intent"]:
+        # a change of mind ("actually cancel it"): the new request, already verified
+        turn.intent = interp.intent
+        switched: Flow = {
+            "intent": interp.intent,
+            "request": turn.inbound.text,
+            "step": "start",
+            "misses": 0,
+            "dependent": bool(_DEPENDENT.search(turn.inbound.text)),
+            "providers": flow.get("providers", {}),
+        }
+        if flow.get("appointment"):
+            switched["appointment"] = flow["appointment"]
+        turn.context.flow_state[STATE_KEY] = switched
+        if interp.intent == "appointment_cancel" and flow.get("appointment"):
+            # the visit is already known: straight to "cancel it?"
+            _chose_existing(turn, ports, switched, _appointment(flow["appointment"]), confirmed=True)
+        else:
+            _verified(turn, ports, switched, patient)
+        return True
+    if interp.intent == "practice_info":
+        # answered, and the flow waits where it was
+        turn.intent = "practice_info"
+        practice_info.practice_info(turn, interp.entities)
+        return True
+    if interp.intent == "goodbye":
+        _end(turn)
+        smalltalk.goodbye(turn)
+        return True
+    return False
+
+
+def _missed(turn: Turn, flow: Flow, key: str) -> None:
+    flow["misses"] = int(flow.get("misses", 0)) + 1
+    if flow["misses"] >= MAX_MISSES:
+        _end(turn)
+        make_offer(turn, NOT_UNDERSTOOD_OFFER, flow["intent"])
+        return
+    turn.reply(key)
+
+
+def _outage(turn: Turn, flow: Flow) -> None:
+    intent = str(flow.get("intent", "appointment_book"))
+    _end(turn)
+    gate.outage(turn, intent)
+
+
+def _end(turn: Turn) -> None:
+    turn.context.active_flow = None
+    turn.context.flow_state.pop(STATE_KEY, None)
+
+
+def _finished(
+    turn: Turn,
+    ports: Scheduling,
+    patient: str,
+    event: str,
+    appointment: AppointmentRecord,
+    summary: str,
+    **data: Any,
+) -> None:
+    """A completed flow: an event on the timeline and the bus, and the EHR's Communication record."""
+    turn.record_event(event, appointment_id=appointment.id, **data)
+    try:
+        ports.ehr.record_communication(patient, summary, turn.inbound.channel.value, turn.now)
+    except EhrUnavailable:
+        # the visit itself is done; only the write-back is missing, and it must not fail the turn
+        logger.warning("communication write-back failed", extra={"message_id": turn.inbound.message_id})
+
+
+_Step = Callable[[Turn, Scheduling, Flow, str, Interpretation], None]
+_STEPS: Final[dict[str, _Step]] = {
+    "type": _type_step,
+    "provider": _provider_step,
+    "when": _when_step,
+    "pick": _pick_step,
+    "confirm": _confirm_step,
+    "which": _which_step,
+    "which_confirm": _which_confirm_step,
+    "cancel_confirm": _cancel_confirm_step,
+    "cancel_reason": _cancel_reason_step,
+    "offer_book": _offer_step,
+    "offer_reschedule": _offer_step,
+}
+
+
+# --- words ----------------------------------------------------------------------------------------
+
+
+def appointment_type_for(config: PracticeConfig, text: str) -> str | None:
+    """The practice's appointment type a patient's words describe ("a checkup" -> the physical),
+    or None when they name none. The longest matching phrase wins."""
+    lowered = f" {re.sub(r'[^a-z0-9-]+', ' ', text.lower())} "
+    best: tuple[int, str] | None = None
+    for kind in config.appointment_types:
+        own = f"{kind.id} {kind.name}".lower()
+        phrases = [kind.name.lower(), *(p for stem, ps in _TYPE_PHRASES.items() if stem in own for p in ps)]
+        for phrase in phrases:
+            if f" {phrase} " in lowered and (best is None or len(phrase) > best[0]):
+                best = (len(phrase), kind.id)
+    return best[1] if best else None
+
+
+def default_appointment_type(config: PracticeConfig) -> str | None:
+    """The visit booked when the patient's reason fits no type: the practice's follow-up visit
+    (the most common kind), else its first type."""
+    kinds = config.appointment_types
+    follow = next((k.id for k in kinds if "follow" in f"{k.id} {k.name}".lower()), None)
+    return follow or (kinds[0].id if kinds else None)
+
+
+def _practitioners(ports: Scheduling, flow: Flow) -> dict[str, str]:
+    """The EHR's practitioners by id (names only, not patient data), fetched once per flow."""
+    known: dict[str, str] | None = flow.get("providers")
+    if not known:
+        known = {p.id: p.name for p in ports.ehr.practitioners()}
+        flow["providers"] = known
+    return known
+
+
+def _named_provider(text: str, providers: Mapping[str, str]) -> str | None:
+    words = set(re.findall(r"[a-z]+", text.lower()))
+    named = [
+        pid
+        for pid, name in providers.items()
+        if any(w in words for w in re.findall(r"[a-z]+", name.lower()) if len(w) >= 3 and w not in _TITLES)
+    ]
+    return named[0] if len(named) == 1 else None
+
+
+def _short(name: str) -> str:
+    """ "Dr. Lily Chen" -> "Dr. Chen"; "Ana Reyes, FNP-C" -> "Ana Reyes": short enough for an SMS."""
+    plain = name.split(",")[0].strip()
+    parts = plain.split()
+    if parts and parts[0].rstrip(".").lower() in ("dr", "doctor") and len(parts) > 2:
+        return f"Dr. {parts[-1]}"
+    return plain
+
+
+def _when(turn: Turn, start: datetime) -> str:
+    local = start.astimezone(turn.config.tz)
+    return f"{local:%a} {local:%b} {local.day} {format_time(local.time())}"
+
+
+def _provider_name(flow: Flow, practitioner_id: str) -> str:
+    name = flow.get("providers", {}).get(practitioner_id)
+    return _short(name) if name else "our provider"
+
+
+def _location_name(turn: Turn, location_id: str | None) -> str:
+    names = short_names(turn.config.locations)
+    return names.get(location_id or "", "our office")
+
+
+def _line(turn: Turn, flow: Flow, slot: FreeSlot, ports: Scheduling | None = None) -> str:
+    if ports is not None:
+        _practitioners(ports, flow)
+    return turn.render(
+        "appointment_line",
+        when=_when(turn, slot.start),
+        provider=_provider_name(flow, slot.practitioner_id),
+        location=_location_name(turn, slot.location_id),
+    )
+
+
+def _choice_line(turn: Turn, flow: Flow, number: int, slot: FreeSlot) -> str:
+    return turn.render(
+        "choice_line",
+        number=str(number),
+        when=_when(turn, slot.start),
+        provider=_provider_name(flow, slot.practitioner_id),
+    )
+
+
+def _join(turn: Turn, lines: Sequence[str]) -> str:
+    return (" " if turn.inbound.channel.value == "voice" else "\n").join(lines)
+
+
+def _confident(interp: Interpretation, intent: str) -> bool:
+    return interp.intent == intent and interp.confidence >= MIN_CONFIDENCE
+
+
+# --- flow_state (JSON) forms ------------------------------------------------------------------------
+
+
+def _slot_dict(slot: FreeSlot) -> dict[str, Any]:
+    return {
+        "id": slot.id,
+        "practitioner_id": slot.practitioner_id,
+        "start": slot.start.isoformat(),
+        "end": slot.end.isoformat(),
+        "appointment_type": slot.appointment_type,
+        "location_id": slot.location_id,
+        "version": slot.version,
+    }
+
+
+def _slot(data: Mapping[str, Any]) -> FreeSlot:
+    return FreeSlot(
+        id=data["id"],
+        practitioner_id=data["practitioner_id"],
+        start=datetime.fromisoformat(data["start"]),
+        end=datetime.fromisoformat(data["end"]),
+        appointment_type=data.get("appointment_type"),
+        location_id=data.get("location_id"),
+        version=data.get("version"),
+    )
+
+
+def _appointment_dict(appointment: AppointmentRecord) -> dict[str, Any]:
+    return {
+        "id": appointment.id,
+        "patient_id": appointment.patient_id,
+        "practitioner_id": appointment.practitioner_id,
+        "start": appointment.start.isoformat(),
+        "end": appointment.end.isoformat(),
+        "status": appointment.status.value,
+        "slot_id": appointment.slot_id,
+        "appointment_type": appointment.appointment_type,
+        "location_id": appointment.location_id,
+        "version": appointment.version,
+    }
+
+
+def _appointment(data: Mapping[str, Any]) -> AppointmentRecord:
+    return AppointmentRecord(
+        id=data["id"],
+        patient_id=data["patient_id"],
+        practitioner_id=data["practitioner_id"],
+        start=datetime.fromisoformat(data["start"]),
+        end=datetime.fromisoformat(data["end"]),
+        status=AppointmentStatus(data["status"]),
+        slot_id=data.get("slot_id"),
+        appointment_type=data.get("appointment_type"),
+        location_id=data.get("location_id"),
+        version=data.get("version"),
+    )
+
+
+def _as_slot(appointment: AppointmentRecord) -> FreeSlot:
+    """An appointment in the shape the choice parser and line renderer read."""
+    return FreeSlot(
+        id=appointment.id,
+        practitioner_id=appointment.practitioner_id,
+        start=appointment.start,
+        end=appointment.end,
+        appointment_type=appointment.appointment_type,
+        location_id=appointment.location_id,
+    )

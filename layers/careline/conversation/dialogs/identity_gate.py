@@ -1,0 +1,127 @@
+"""The identity gate in front of every appointment dialog: nothing about a patient (a name, a
+visit time, a provider) is said until the sender is verified.
+
+The verifier's state lives in `flow_state["verification"]` (encrypted by the store, like all of
+flow_state) and outlives one flow: a patient verified for a booking is not asked again to check
+their visits, until the verification idles out.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from careline.conversation.dialogs.handoff import WANTED, agent_summary
+from careline.conversation.dialogs.turn import Turn
+from careline.conversation.model import EscalationReason, Queue, Urgency
+from careline.identity import (
+    AlreadyVerified,
+    AskDateOfBirth,
+    AskNameAndDob,
+    Expecting,
+    Failed,
+    IdentityVerifier,
+    Locked,
+    NeedsPerson,
+    NeedsPersonReason,
+    Stage,
+    VerificationState,
+    VerificationStep,
+    Verified,
+)
+
+STATE_KEY: Final = "verification"
+
+
+def _state(turn: Turn) -> VerificationState:
+    return VerificationState.from_dict(turn.context.flow_state.get(STATE_KEY))
+
+
+def _keep(turn: Turn, step: VerificationStep) -> None:
+    turn.context.flow_state[STATE_KEY] = step.state.to_dict()
+    # fraud signals: keyed hashes and counts only, safe to publish
+    turn.events.extend(step.events)
+
+
+def verified_patient(turn: Turn, verifier: IdentityVerifier) -> str | None:
+    """The verified patient's id for this conversation, refreshing the idle clock; else None."""
+    state = verifier.refresh(_state(turn))
+    turn.context.flow_state[STATE_KEY] = state.to_dict()
+    return verifier.verified_patient_id(state)
+
+
+def outage(turn: Turn, wanted_intent: str) -> None:
+    """The EHR is not answering: say so kindly and hand the request to the front desk, so a
+    person picks it up from the summary instead of it being lost."""
+    wanted = WANTED.get(wanted_intent, "asked about an appointment")
+    summary = agent_summary(turn, f"{wanted}; the scheduling system was not answering, please follow up")
+    turn.escalate(EscalationReason.EHR_UNAVAILABLE, Urgency.ROUTINE, Queue.FRONT_DESK, summary)
+    turn.reply("ehr_unavailable")
+
+
+def _needs_person(turn: Turn, reason: NeedsPersonReason, wanted_intent: str) -> None:
+    if reason is NeedsPersonReason.EHR_UNAVAILABLE:
+        outage(turn, wanted_intent)
+        return
+    wanted = WANTED.get(wanted_intent, "asked about an appointment")
+    why = reason.value.replace("_", " ")
+    summary = agent_summary(turn, f"{wanted}; could not be verified by text ({why})")
+    turn.escalate(EscalationReason.VERIFICATION_FAILED, Urgency.ROUTINE, Queue.FRONT_DESK, summary)
+    turn.reply("verify_needs_person")
+
+
+def _locked(turn: Turn, newly: bool, wanted_intent: str) -> None:
+    if newly or not turn.context.escalation_open:
+        wanted = WANTED.get(wanted_intent, "asked about an appointment")
+        summary = agent_summary(turn, f"{wanted}; identity verification failed too many times (locked)")
+        turn.escalate(EscalationReason.VERIFICATION_FAILED, Urgency.ROUTINE, Queue.FRONT_DESK, summary)
+    turn.reply("verify_locked")
+
+
+def _ask(turn: Turn, step: VerificationStep, wanted_intent: str) -> str | None:
+    """Reply to one verification outcome; the patient id once verified, else None."""
+    outcome = step.outcome
+    if isinstance(outcome, Verified):
+        turn.record_event("identity_verified")
+        return outcome.patient.id
+    if isinstance(outcome, AlreadyVerified):
+        return outcome.patient_id
+    if isinstance(outcome, AskDateOfBirth):
+        turn.reply("verify_dob_unreadable" if outcome.reprompt else "verify_ask_dob")
+    elif isinstance(outcome, AskNameAndDob):
+        if outcome.missing_name and outcome.missing_date_of_birth:
+            turn.reply("verify_ask_name_dob")
+        elif outcome.missing_name:
+            turn.reply("verify_need_name")
+        else:
+            turn.reply("verify_need_dob")
+    elif isinstance(outcome, Failed):
+        key = (
+            "verify_failed_dob" if outcome.expecting is Expecting.DATE_OF_BIRTH else "verify_failed_name_dob"
+        )
+        turn.reply(key, attempts_left=str(outcome.attempts_left))
+    elif isinstance(outcome, Locked):
+        _locked(turn, outcome.newly_locked, wanted_intent)
+    elif isinstance(outcome, NeedsPerson):
+        _needs_person(turn, outcome.reason, wanted_intent)
+    return None
+
+
+def start(turn: Turn, verifier: IdentityVerifier, wanted_intent: str) -> str | None:
+    """Begin the gate: the patient id if already verified, else ask (or hand off) and return None."""
+    step = verifier.start(_state(turn), turn.inbound.from_number)
+    _keep(turn, step)
+    return _ask(turn, step, wanted_intent)
+
+
+def answer(turn: Turn, verifier: IdentityVerifier, wanted_intent: str) -> str | None:
+    """Check the patient's answer to the gate's question: the patient id once verified, else None."""
+    step = verifier.answer(
+        _state(turn), turn.inbound.from_number, turn.inbound.text, attempt_id=turn.inbound.message_id
+    )
+    _keep(turn, step)
+    return _ask(turn, step, wanted_intent)
+
+
+def closed(turn: Turn) -> bool:
+    """True when the gate ended the flow: locked, or handed to a person."""
+    return _state(turn).stage in (Stage.LOCKED, Stage.NEEDS_PERSON)

@@ -1,0 +1,416 @@
+"""Appointments by text, turn by turn: the identity gate, then book, reschedule, cancel, confirm and
+status against an in-memory EHR, with slots taken, outages and changes of mind."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, datetime, timedelta
+
+import pytest
+from careline.config import PracticeConfig
+from careline.conversation.engine import ConversationEngine
+from careline.conversation.model import (
+    Channel,
+    ConversationContext,
+    EscalationReason,
+    InboundMessage,
+    Queue,
+    TimelineKind,
+    TurnResult,
+    Urgency,
+)
+from careline.ehr.model import AppointmentRecord, AppointmentStatus, FreeSlot, PatientRecord, Practitioner
+from careline.identity import IdentityVerifier, InMemoryVerificationLedger
+
+from tests.unit.fakes import PORTLAND, FakeSubjectKeys, FixedClock, InMemoryEhr, local
+
+PATIENT = "+15035550142"
+STRANGER = "+15035550199"
+PRACTICE_NUMBER = "+15035550100"
+ROSALIND = PatientRecord("pat-rq", "Rosalind", "Quenby", date(1984, 3, 14), (PATIENT,))
+CHEN = Practitioner("dr-chen", "Dr. Lily Chen")
+OKAFOR = Practitioner("dr-okafor", "Dr. Daniel Okafor")
+REYES = Practitioner("np-reyes", "Ana Reyes, FNP-C")
+MONDAY_10AM = local(2026, 11, 30, 10, 0)
+# Rosalind's booked visit: Thursday Dec 10, 11am, Dr. Chen at Hawthorne
+EXISTING = AppointmentRecord(
+    "appt-old",
+    ROSALIND.id,
+    CHEN.id,
+    local(2026, 12, 10, 11, 0),
+    local(2026, 12, 10, 11, 20),
+    AppointmentStatus.BOOKED,
+    slot_id="slot-old",
+    appointment_type="follow-up",
+    location_id="hawthorne",
+)
+# What must never appear in a reply before the sender is verified.
+PHI_WORDS = ("Rosalind", "Quenby", "Chen", "Okafor", "Reyes", "Dec", "11am", "Hawthorne")
+_ids = itertools.count(1)
+
+
+def _slot(slot_id: str, who: Practitioner, start: datetime, kind: str = "follow-up") -> FreeSlot:
+    where = "st-johns" if who is REYES else "hawthorne"
+    return FreeSlot(slot_id, who.id, start, start + timedelta(minutes=20), kind, where, "1")
+
+
+def free_slots() -> list[FreeSlot]:
+    return [
+        _slot("s-tue-930", CHEN, local(2026, 12, 1, 9, 30)),
+        _slot("s-tue-1400", OKAFOR, local(2026, 12, 1, 14, 0)),
+        _slot("s-wed-1000", CHEN, local(2026, 12, 2, 10, 0)),
+        _slot("s-thu-0900", REYES, local(2026, 12, 3, 9, 0)),
+        _slot("s-fri-1500", CHEN, local(2026, 12, 4, 15, 0)),
+        _slot("s-mon-0830", OKAFOR, local(2026, 12, 7, 8, 30)),
+        _slot("s-tue2-1100", CHEN, local(2026, 12, 8, 11, 0)),
+        _slot("s-wed2-1600", REYES, local(2026, 12, 9, 16, 0)),
+        _slot("s-phys-1", CHEN, local(2026, 12, 2, 13, 0), "annual-physical"),
+    ]
+
+
+class Patient:
+    """One phone texting the engine, the context carried from turn to turn like the store would."""
+
+    def __init__(self, practice: PracticeConfig, ehr: InMemoryEhr, phone: str = PATIENT) -> None:
+        self.clock = FixedClock(MONDAY_10AM)
+        self.ehr = ehr
+        self.ledger = InMemoryVerificationLedger()
+        verifier = IdentityVerifier(ehr, self.ledger, self.clock, FakeSubjectKeys(), timezone=PORTLAND)
+        self.engine = ConversationEngine(practice, self.clock, ehr=ehr, verifier=verifier)
+        self.phone = phone
+        self.context = ConversationContext(party_id="party-1", phone=phone)
+        self.results: list[TurnResult] = []
+
+    def says(self, text: str) -> str:
+        inbound = InboundMessage(
+            message_id=f"m-{next(_ids)}",
+            channel=Channel.SMS,
+            from_number=self.phone,
+            to_number=PRACTICE_NUMBER,
+            text=text,
+            received_at=self.clock.now(),
+        )
+        result = self.engine.take_turn(inbound, self.context)
+        self.context = result.context
+        self.results.append(result)
+        return "\n".join(r.text for r in result.replies)
+
+    @property
+    def last(self) -> TurnResult:
+        return self.results[-1]
+
+    def events(self) -> list[str]:
+        return [e.event for r in self.results for e in r.timeline if e.kind is TimelineKind.EVENT and e.event]
+
+    def verified(self, request: str) -> str:
+        """Make `request`, answer the date of birth, and return the reply after verification."""
+        assert "date of birth" in self.says(request)
+        return self.says("3/14/1984")
+
+
+@pytest.fixture
+def ehr() -> InMemoryEhr:
+    return InMemoryEhr(
+        patients=[ROSALIND], staff=[CHEN, OKAFOR, REYES], slots=free_slots(), appointments=[EXISTING]
+    )
+
+
+@pytest.fixture
+def rosalind(practice: PracticeConfig, ehr: InMemoryEhr) -> Patient:
+    return Patient(practice, ehr)
+
+
+def assert_no_phi(text: str) -> None:
+    leaked = [word for word in PHI_WORDS if word in text]
+    assert not leaked, f"disclosed before verification: {leaked} in {text!r}"
+
+
+# --- the identity gate ----------------------------------------------------------------------------
+
+
+def test_known_number_is_asked_for_date_of_birth_and_nothing_else_is_said(rosalind: Patient) -> None:
+    reply = rosalind.says("when is my appointment")
+    assert "date of birth" in reply
+    assert_no_phi(reply)
+    assert rosalind.ehr.calls == ["find_patients_by_phone"]
+
+
+def test_wrong_date_of_birth_says_how_many_tries_are_left_and_discloses_nothing(rosalind: Patient) -> None:
+    rosalind.says("when is my appt")
+    reply = rosalind.says("1/1/1990")
+    assert "doesn't match" in reply
+    assert "2 tries left" in reply
+    assert_no_phi(reply)
+    assert "upcoming_appointments" not in rosalind.ehr.calls
+
+
+def test_after_verification_the_pending_request_is_answered_without_asking_again(rosalind: Patient) -> None:
+    reply = rosalind.verified("when is my appointment")
+    assert "Thu Dec 10 11am with Dr. Chen at Hawthorne" in reply
+    assert "identity_verified" in rosalind.events()
+    assert rosalind.context.active_flow is None
+
+
+def test_unknown_number_is_verified_by_name_and_date_of_birth(
+    practice: PracticeConfig, ehr: InMemoryEhr
+) -> None:
+    stranger = Patient(practice, ehr, phone=STRANGER)
+    first = stranger.says("when is my appointment")
+    assert "full name and date of birth" in first
+    assert "first and last name" in stranger.says("03-14-1984")
+    reply = stranger.says("Rosalind Quenby")
+    assert "Dec 10 11am" in reply
+
+
+def test_three_wrong_answers_lock_verification_and_a_person_follows_up(rosalind: Patient) -> None:
+    rosalind.says("can I book an appointment")
+    rosalind.says("1/1/1990")
+    rosalind.says("2/2/1990")
+    reply = rosalind.says("3/3/1990")
+    assert "front desk will follow up" in reply
+    assert_no_phi(reply)
+    (escalation,) = rosalind.last.escalations
+    assert escalation.reason is EscalationReason.VERIFICATION_FAILED
+    assert escalation.queue is Queue.FRONT_DESK
+    assert rosalind.context.active_flow is None
+    assert any(e.detail_type == "identity_fraud_signal" for e in rosalind.last.events)
+
+
+def test_a_patient_who_never_verifies_is_asked_again_and_told_nothing(rosalind: Patient) -> None:
+    replies = [rosalind.says(text) for text in ("reschedule my appt pls", "umm why", "i dont remember")]
+    assert "couldn't read that date" in replies[-1]
+    for reply in replies:
+        assert_no_phi(reply)
+    assert not {"upcoming_appointments", "free_slots", "reschedule"} & set(rosalind.ehr.calls)
+
+
+def test_ehr_down_during_verification_hands_the_request_to_the_front_desk(rosalind: Patient) -> None:
+    rosalind.ehr.down = True
+    reply = rosalind.says("I need to book an appointment")
+    assert "scheduling system isn't answering" in reply
+    (escalation,) = rosalind.last.escalations
+    assert escalation.reason is EscalationReason.EHR_UNAVAILABLE
+    assert "book an appointment" in escalation.summary
+
+
+# --- book -----------------------------------------------------------------------------------------
+
+
+def test_booking_asks_provider_then_offers_three_real_slots_then_books_on_yes(rosalind: Patient) -> None:
+    reply = rosalind.verified("I need a follow up next week")
+    assert "certain provider" in reply
+    offers = rosalind.says("anyone is fine")
+    assert offers.count(")") == 3
+    assert "1) Mon Dec 7 8:30am Dr. Okafor" in offers
+    confirm = rosalind.says("1")
+    assert confirm == "Book Mon Dec 7 8:30am with Dr. Okafor at Hawthorne? Reply YES or NO."
+    done = rosalind.says("yes")
+    assert "You're booked: Mon Dec 7 8:30am with Dr. Okafor at Hawthorne" in done
+    booked = rosalind.ehr.appointments[-1]
+    assert (booked.patient_id, booked.slot_id, booked.appointment_type) == (
+        ROSALIND.id,
+        "s-mon-0830",
+        "follow-up",
+    )
+    assert "appointment_booked" in rosalind.events()
+    ((patient_id, summary, channel, _),) = rosalind.ehr.communications
+    assert (patient_id, channel) == (ROSALIND.id, "sms")
+    assert "Booked by text" in summary
+    assert rosalind.context.active_flow is None
+
+
+def test_booking_asks_what_the_visit_is_for_once_then_for_a_time(rosalind: Patient) -> None:
+    assert "What is the visit for" in rosalind.verified("can I make an appointment")
+    assert "certain provider" in rosalind.says("my yearly checkup")
+    assert "What day and time" in rosalind.says("dr chen please")
+    offers = rosalind.says("wednesday afternoon")
+    assert "1) Wed Dec 2 1pm Dr. Chen" in offers  # the physical slot, the only one that fits
+
+
+def test_a_visit_reason_that_fits_no_type_books_the_practices_follow_up(rosalind: Patient) -> None:
+    rosalind.verified("need an appointment")
+    rosalind.says("to talk about stuff")
+    rosalind.says("Dr Chen")
+    rosalind.says("tuesday morning")
+    rosalind.says("1")
+    rosalind.says("yes")
+    assert rosalind.ehr.appointments[-1].appointment_type == "follow-up"
+
+
+def test_none_of_those_offers_new_times_without_starting_over(rosalind: Patient) -> None:
+    first = rosalind.verified("book a follow up with dr chen asap")
+    assert "1) Tue Dec 1 9:30am Dr. Chen" in first
+    again = rosalind.says("none of those")
+    # Dr. Chen's one other follow-up time; never one already shown
+    assert "1) Tue Dec 8 11am Dr. Chen" in again
+    assert "Dec 1" not in again
+    assert rosalind.context.flow_state["appointment"]["step"] == "pick"
+    assert "Book Tue Dec 8 11am with Dr. Chen" in rosalind.says("1")
+
+
+def test_later_offers_times_after_the_ones_shown(rosalind: Patient) -> None:
+    rosalind.verified("book a follow up with dr chen asap")
+    shown = rosalind.context.flow_state["appointment"]["offered"]
+    last_shown = max(datetime.fromisoformat(s["start"]) for s in shown)
+    rosalind.says("anything later?")
+    for slot in rosalind.context.flow_state["appointment"]["offered"]:
+        assert datetime.fromisoformat(slot["start"]) > last_shown
+
+
+def test_a_slot_taken_between_offer_and_pick_gets_an_apology_and_fresh_times(rosalind: Patient) -> None:
+    rosalind.verified("book a follow up with dr chen asap")
+    rosalind.says("the 9:30")
+    rosalind.ehr.taken_on_book.add("s-tue-930")
+    reply = rosalind.says("yes")
+    assert "someone just took that time" in reply
+    assert "9:30am" not in reply
+    assert rosalind.context.flow_state["appointment"]["step"] == "pick"
+    rosalind.says("1")
+    assert "You're booked" in rosalind.says("yes")
+
+
+def test_an_ehr_outage_mid_booking_escalates_with_what_the_patient_wanted(rosalind: Patient) -> None:
+    rosalind.verified("book a follow up with dr chen asap")
+    rosalind.says("2")
+    rosalind.ehr.down = True
+    reply = rosalind.says("yes")
+    assert "someone from our front desk will text you" in reply.lower()
+    (escalation,) = rosalind.last.escalations
+    assert (escalation.reason, escalation.urgency, escalation.queue) == (
+        EscalationReason.EHR_UNAVAILABLE,
+        Urgency.ROUTINE,
+        Queue.FRONT_DESK,
+    )
+    assert "wants to book an appointment" in escalation.summary
+    assert rosalind.context.active_flow is None
+
+
+def test_saying_no_to_the_booking_asks_for_a_better_time(rosalind: Patient) -> None:
+    rosalind.verified("book a follow up with dr chen asap")
+    rosalind.says("1")
+    assert "didn't book it" in rosalind.says("no")
+    assert "Open times" in rosalind.says("friday afternoon")
+
+
+def test_a_communication_write_back_failure_does_not_fail_the_booking(rosalind: Patient) -> None:
+    rosalind.verified("book a follow up with dr chen asap")
+    rosalind.says("1")
+    rosalind.ehr.down_for.add("record_communication")
+    assert "You're booked" in rosalind.says("yes")
+    assert rosalind.last.escalations == []
+
+
+# --- reschedule, cancel, confirm, status ----------------------------------------------------------
+
+
+def test_reschedule_confirms_the_visit_then_books_the_new_time_and_cancels_the_old(rosalind: Patient) -> None:
+    reply = rosalind.verified("need to reschedule my appt")
+    assert "Your next visit is Thu Dec 10 11am with Dr. Chen at Hawthorne. Move this one?" in reply
+    assert "What day and time" in rosalind.says("yes")
+    offers = rosalind.says("next tuesday")
+    assert "1) Tue Dec 8 11am Dr. Chen" in offers
+    rosalind.says("1")
+    done = rosalind.says("yes")
+    assert "now booked Tue Dec 8 11am with Dr. Chen" in done
+    assert "Thu Dec 10 11am with Dr. Chen at Hawthorne is cancelled" in done
+    old = next(a for a in rosalind.ehr.appointments if a.id == EXISTING.id)
+    assert old.status is AppointmentStatus.CANCELLED
+    assert "appointment_rescheduled" in rosalind.events()
+    assert len(rosalind.ehr.communications) == 1
+
+
+def test_cancel_confirms_records_the_reason_and_offers_a_new_time(rosalind: Patient) -> None:
+    assert "Cancel your visit Thu Dec 10 11am" in rosalind.verified("I need to cancel my appointment")
+    assert "why" in rosalind.says("yes")
+    reply = rosalind.says("my work schedule changed")
+    assert "is cancelled" in reply
+    assert "new time" in reply
+    assert rosalind.ehr.cancel_reasons == {EXISTING.id: "my work schedule changed"}
+    assert "appointment_cancelled" in rosalind.events()
+    assert "What day and time" in rosalind.says("yes")
+
+
+def test_cancel_reason_can_be_skipped_and_no_keeps_the_visit(rosalind: Patient) -> None:
+    rosalind.verified("cancel my appt")
+    assert "stays as it is" in rosalind.says("no")
+    assert rosalind.ehr.cancel_reasons == {}
+    rosalind.says("cancel my appt")
+    rosalind.says("yes")
+    rosalind.says("skip")
+    assert "no reason given" in rosalind.ehr.cancel_reasons[EXISTING.id]
+
+
+def test_several_upcoming_visits_are_listed_to_pick_from(rosalind: Patient) -> None:
+    later = AppointmentRecord(
+        "appt-2",
+        ROSALIND.id,
+        REYES.id,
+        local(2027, 1, 5, 9),
+        local(2027, 1, 5, 9, 20),
+        AppointmentStatus.BOOKED,
+    )
+    rosalind.ehr.appointments.append(later)
+    reply = rosalind.verified("cancel my appointment")
+    assert "1) Thu Dec 10 11am Dr. Chen" in reply
+    assert "2) Tue Jan 5 9am Ana Reyes" in reply
+    assert "Cancel your visit Tue Jan 5 9am with Ana Reyes" in rosalind.says("the second one")
+
+
+def test_confirm_records_the_confirmation_and_thanks_the_patient(rosalind: Patient) -> None:
+    reply = rosalind.verified("yes I'll be there")
+    assert "You're confirmed: Thu Dec 10 11am with Dr. Chen at Hawthorne" in reply
+    assert "appointment_confirmed" in rosalind.events()
+
+
+def test_status_with_no_upcoming_visits_offers_to_book(rosalind: Patient) -> None:
+    rosalind.ehr.appointments.clear()
+    assert "no upcoming visits" in rosalind.verified("when is my appointment").replace("don't see any", "no")
+    assert "What is the visit for" in rosalind.says("yes")
+
+
+# --- mid-flow -------------------------------------------------------------------------------------
+
+
+def test_actually_cancel_it_mid_booking_switches_to_cancelling(rosalind: Patient) -> None:
+    rosalind.verified("book a follow up with dr chen asap")
+    reply = rosalind.says("actually cancel it")
+    assert "Cancel your visit Thu Dec 10 11am" in reply
+
+
+def test_an_hours_question_mid_flow_is_answered_and_the_flow_kept(rosalind: Patient) -> None:
+    rosalind.verified("book a follow up with dr chen asap")
+    reply = rosalind.says("what are your hours today?")
+    assert "open" in reply.lower()
+    assert rosalind.context.flow_state["appointment"]["step"] == "pick"
+    assert "Book Tue Dec 1 9:30am" in rosalind.says("1")
+
+
+def test_talk_to_a_person_wins_mid_flow(rosalind: Patient) -> None:
+    rosalind.says("book an appointment")
+    rosalind.says("talk to a person")
+    (escalation,) = rosalind.last.escalations
+    assert escalation.reason is EscalationReason.HUMAN_REQUESTED
+    assert rosalind.context.active_flow is None
+
+
+def test_safety_comes_first_even_mid_flow(rosalind: Patient) -> None:
+    rosalind.verified("book a follow up with dr chen asap")
+    rosalind.says("I have crushing chest pain")
+    assert rosalind.last.escalations[0].reason is EscalationReason.EMERGENCY
+    assert rosalind.context.active_flow is None
+
+
+def test_a_request_for_a_family_member_goes_to_a_person_after_verification(rosalind: Patient) -> None:
+    rosalind.says("can i book an appt for my son")
+    rosalind.says("3/14/1984")
+    (escalation,) = rosalind.last.escalations
+    assert (escalation.reason, escalation.queue) == (EscalationReason.HUMAN_REQUESTED, Queue.FRONT_DESK)
+    assert "family member" in escalation.summary
+    assert "free_slots" not in rosalind.ehr.calls
+
+
+def test_without_the_ehr_wired_appointments_still_offer_a_person(practice: PracticeConfig) -> None:
+    engine = ConversationEngine(practice, FixedClock(MONDAY_10AM))
+    inbound = InboundMessage("m-x", Channel.SMS, PATIENT, PRACTICE_NUMBER, "book an appt", MONDAY_10AM)
+    result = engine.take_turn(inbound, ConversationContext(party_id="p", phone=PATIENT))
+    assert "can't book" in result.replies[0].text
