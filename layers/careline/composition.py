@@ -7,6 +7,7 @@ and tests call `install_overrides(...)` first to inject their clock, outbox, con
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import uuid
@@ -15,13 +16,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from careline.config import PracticeConfig, load_practice_config
 from careline.conversation.model import InboundMessage
 from careline.errors import ConfigError
-from careline.ports import Clock, ContextStore, EventBus, Messenger, PartyKeys
+from careline.ports import Clock, ContextStore, Ehr, EventBus, Messenger, PartyKeys
 
 if TYPE_CHECKING:
     import boto3
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
 
     from careline.channels.quarantine import SqsQuarantine
     from careline.conversation.service import TurnService
+    from careline.identity.ports import SubjectKeys, VerificationLedger
     from careline.store.cipher import FieldCipher
 
 IDEMPOTENCY_FUNCTION = "sms_inbound"
@@ -52,6 +55,11 @@ class Settings(BaseModel):
     messenger: Literal["sms", "outbox"] = Field(default="sms", alias="CARELINE_MESSENGER")
     origination_identity: str | None = Field(default=None, alias="CARELINE_ORIGINATION_IDENTITY")
     sms_configuration_set: str | None = Field(default=None, alias="CARELINE_SMS_CONFIGURATION_SET")
+    # The EHR: a Secrets Manager secret holding the FHIR connection (SMART backend services) in
+    # AWS, or a FHIR base URL with no auth for the local dev server. Neither: no EHR, and the
+    # appointment intents say honestly that a person will help.
+    ehr_secret_arn: str | None = Field(default=None, alias="CARELINE_EHR_SECRET_ARN")
+    fhir_base_url: str | None = Field(default=None, alias="CARELINE_FHIR_BASE_URL", pattern=r"^https?://\S+$")
     region: str | None = Field(default=None, alias="AWS_REGION")
     endpoint_url: str | None = Field(default=None, alias="AWS_ENDPOINT_URL")
 
@@ -101,6 +109,8 @@ class Overrides:
     store: ContextStore | None = None
     keys: PartyKeys | None = None
     cipher: FieldCipher | None = None
+    ehr: Ehr | None = None
+    ledger: VerificationLedger | None = None
 
 
 @dataclass
@@ -167,13 +177,27 @@ def _build_parts(
         overrides.messenger if overrides.messenger is not None else _messenger(settings, clock, session)
     )
     event_bus = overrides.event_bus if overrides.event_bus is not None else _event_bus(settings, session)
-    engine = ConversationEngine(config, clock)
+    ehr = overrides.ehr if overrides.ehr is not None else _ehr(settings, clock, session)
+    verifier = None
+    if ehr is not None:
+        from careline.identity import IdentityVerifier
+
+        ledger = overrides.ledger if overrides.ledger is not None else _ledger(settings)
+        verifier = IdentityVerifier(
+            ehr,
+            ledger,
+            clock,
+            _subject_keys(keys, settings, session),
+            timezone=ZoneInfo(config.practice.timezone),
+        )
+    engine = ConversationEngine(config, clock, ehr=ehr, verifier=verifier)
     service = TurnService(engine, store, keys, messenger, event_bus, clock)
     return service, config, clock, messenger, event_bus
 
 
 def _party_keys(settings: Settings, session: boto3.session.Session) -> PartyKeys:
-    from careline.store.keys import HmacPartyKeys
+    # HmacSubjectKeys is HmacPartyKeys plus the verification subjects' keys, over the same secret.
+    from careline.store.verification import HmacSubjectKeys as HmacPartyKeys
 
     if settings.endpoint_url:
         # Powertools' default secrets provider ignores our endpoint; give it a client that knows it.
@@ -189,6 +213,45 @@ def _party_keys(settings: Settings, session: boto3.session.Session) -> PartyKeys
 
         return HmacPartyKeys(settings.hash_secret_arn, fetch_secret=fetch)
     return HmacPartyKeys(settings.hash_secret_arn)
+
+
+def _subject_keys(keys: PartyKeys, settings: Settings, session: boto3.session.Session) -> SubjectKeys:
+    from careline.store.verification import HmacSubjectKeys
+
+    # The same HMAC secret keys parties and verification subjects; reuse the party keys' object
+    # when it can serve both (the local runtime injects one), so the secret is read once.
+    if isinstance(keys, HmacSubjectKeys):
+        return keys
+    built = _party_keys(settings, session)
+    assert isinstance(built, HmacSubjectKeys)
+    return built
+
+
+def _ledger(settings: Settings) -> VerificationLedger:
+    from careline.store.verification import DynamoVerificationLedger
+
+    return DynamoVerificationLedger(settings.table_name, region=settings.region, host=settings.endpoint_url)
+
+
+def _ehr(settings: Settings, clock: Clock, session: boto3.session.Session) -> Ehr | None:
+    from careline.ehr.fhir import FhirEhr
+    from careline.ehr.smart import EhrConnection, load_connection
+
+    if settings.ehr_secret_arn:
+        secrets = session.client("secretsmanager", endpoint_url=settings.endpoint_url)
+
+        def fetch(arn: str) -> str:
+            value: str = secrets.get_secret_value(SecretId=arn)["SecretString"]
+            return value
+
+        connection = load_connection(settings.ehr_secret_arn, fetch)
+    elif settings.fhir_base_url:
+        connection = EhrConnection.from_json(
+            json.dumps({"fhir_base_url": settings.fhir_base_url, "auth": "none"})
+        )
+    else:
+        return None
+    return FhirEhr.connect(connection, now=clock.now)
 
 
 def _context_store(

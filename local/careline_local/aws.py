@@ -91,10 +91,16 @@ def provision(region: str) -> LocalResources:
 
 
 def careline_environment(
-    resources: LocalResources, *, config_path: str, origination_identity: str
+    resources: LocalResources,
+    *,
+    config_path: str,
+    origination_identity: str,
+    fhir_base_url: str | None = None,
 ) -> dict[str, str]:
     """The CARELINE_* variables of docs/architecture.md for the local runtime."""
+    ehr = {"CARELINE_FHIR_BASE_URL": fhir_base_url} if fhir_base_url else {}
     return {
+        **ehr,
         "CARELINE_CONFIG_PATH": config_path,
         "CARELINE_TABLE_NAME": resources.table_name,
         "CARELINE_KMS_KEY_ARN": resources.kms_key_arn,
@@ -136,7 +142,9 @@ def scan_items(region: str, table_name: str, **scan_args: Any) -> list[dict[str,
 
 
 @contextlib.contextmanager
-def in_process_aws(region: str, *, config_path: str, origination_identity: str) -> Iterator[LocalResources]:
+def in_process_aws(
+    region: str, *, config_path: str, origination_identity: str, fhir_base_url: str | None = None
+) -> Iterator[LocalResources]:
     """moto in-process (`mock_aws`) with the stack's resources and the CARELINE_* environment set.
 
     The environment is restored on exit. A leftover `AWS_ENDPOINT_URL` (say, from a shell running
@@ -152,7 +160,10 @@ def in_process_aws(region: str, *, config_path: str, origination_identity: str) 
             saved.update(
                 apply_environment(
                     careline_environment(
-                        resources, config_path=config_path, origination_identity=origination_identity
+                        resources,
+                        config_path=config_path,
+                        origination_identity=origination_identity,
+                        fhir_base_url=fhir_base_url,
                     )
                 )
             )

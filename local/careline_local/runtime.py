@@ -112,6 +112,8 @@ def run_local(options: LocalOptions) -> int:
         fhir_url = running.enter_context(fhir_dev_server(options.fhir, config, clock.now()))
         if fhir_url:
             log.info("FHIR dev server on %s", fhir_url)
+            # the composition root builds the EHR adapter from this, as it would from the secret in AWS
+            apply_environment({"CARELINE_FHIR_BASE_URL": fhir_url})
         stack = LocalStack(resources=resources, clock=clock, config=config, fhir_base_url=fhir_url)
         running.callback(stack.close)
         gateway = Gateway(stack, options.port, demo_patients())

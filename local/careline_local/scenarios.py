@@ -62,10 +62,6 @@ class ScenarioResult:
         return not self.failures and self.error is None
 
 
-def needs_fhir(scenario: Scenario) -> bool:
-    return bool(scenario.practitioners or scenario.slots or scenario.patients)
-
-
 def practice_for(scenario: Scenario, config: PracticeConfig) -> PracticeConfig:
     """The practice config with the scenario's timezone, if it names one."""
     if scenario.timezone is None:
@@ -80,7 +76,10 @@ def scenario_stack(
 ) -> Iterator[LocalStack]:
     """A fresh in-process stack for one scenario; the environment is restored afterwards."""
     with in_process_aws(
-        config.deployment.region, config_path=str(config_path), origination_identity=config.practice.phone
+        config.deployment.region,
+        config_path=str(config_path),
+        origination_identity=config.practice.phone,
+        fhir_base_url=fhir_base_url,
     ) as resources:
         stack = LocalStack(
             resources=resources,
@@ -104,8 +103,7 @@ class FhirForScenarios:
     def prepare(self, scenario: Scenario, timezone: str) -> str | None:
         """Reset the server and seed `scenario`'s people and slots; returns the FHIR base URL."""
         if self._client is None:
-            if not needs_fhir(scenario):
-                return None
+            # Every scenario gets the EHR, seeded or empty, as every deployment has one.
             self._server = FhirDevServer(port=0)
             self._server.start()
             self._client = self._server.client()

@@ -23,8 +23,9 @@ from zoneinfo import ZoneInfo
 from careline import composition
 from careline.config import PracticeConfig
 from careline.messaging import OutboxMessage, OutboxMessenger
-from careline.store import HmacPartyKeys, bind_models
+from careline.store import bind_models
 from careline.store.models import CONTEXT_SK, ESCALATION_PREFIX, party_pk
+from careline.store.verification import HmacSubjectKeys
 from pynamodb.exceptions import DoesNotExist
 
 from careline_local.aws import LocalResources, session
@@ -136,7 +137,7 @@ class LocalStack:
         # One party-key object for the handler and for our own look-ups, reading the secret through
         # a client made now, so it reaches whichever moto is active.
         secrets = session(resources.region).client("secretsmanager")
-        self._party_keys = HmacPartyKeys(
+        self._party_keys = HmacSubjectKeys(
             resources.hash_secret_arn,
             fetch_secret=lambda arn: secrets.get_secret_value(SecretId=arn)["SecretString"],
         )

@@ -438,3 +438,18 @@ def test_hl7_example_slots_are_offered_only_once_their_schedule_names_a_practiti
     booked = ehr.book("example", walk_in)
     assert booked.appointment_type == "WALKIN"
     assert fhir.read("Slot", "example")["status"] == "busy"
+
+
+def test_a_slot_that_names_no_visit_type_is_offered_for_any_type(fhir: FhirClient, ehr: FhirEhr) -> None:
+    seed_scenario(
+        fhir,
+        {
+            "practitioners": [{"id": "dr-okafor", "name": "Dr. Ada Okafor"}],
+            "slots": [{"practitioner": "dr-okafor", "start": "2026-12-03T09:00:00-08:00", "minutes": 20}],
+        },
+        "America/Los_Angeles",
+    )
+    day = datetime(2026, 12, 3, 0, 0, tzinfo=TZ)
+    query = SlotQuery(day, day + timedelta(days=1), practitioner_id="dr-okafor", appointment_type="follow-up")
+    [slot] = ehr.free_slots(query)
+    assert slot.appointment_type is None

@@ -583,9 +583,10 @@ class FhirEhr:
             if not query.earliest <= start < query.latest:
                 continue
             concepts = [resource.get("appointmentType"), *resource.get("serviceType", [])]
-            if query.appointment_type and query.appointment_type not in {
-                code for concept in concepts for _, code in _codes(concept)
-            }:
+            codes = {code for concept in concepts for _, code in _codes(concept)}
+            # A slot that names no type is open to any visit (many EHRs leave it unset); one
+            # that names types is offered only for those.
+            if query.appointment_type and codes and query.appointment_type not in codes:
                 continue
             slots.append(
                 FreeSlot(
