@@ -453,3 +453,11 @@ def test_a_slot_that_names_no_visit_type_is_offered_for_any_type(fhir: FhirClien
     query = SlotQuery(day, day + timedelta(days=1), practitioner_id="dr-okafor", appointment_type="follow-up")
     [slot] = ehr.free_slots(query)
     assert slot.appointment_type is None
+
+
+def test_doctors_are_named_as_the_front_desk_says_them(fhir: FhirClient, ehr: FhirEhr) -> None:
+    seed_demo_practice(fhir, load_practice_config(ROOT / "config" / "practice.yaml"), NOW)
+    names = {p.id: p.name for p in ehr.practitioners()}
+    assert names["dr-chen"] == "Dr. Lily Chen"  # MD
+    assert names["dr-okafor"] == "Dr. Daniel Okafor"  # DO
+    assert names["np-reyes"] == "Ana Reyes"  # a nurse practitioner is not "Dr."

@@ -368,9 +368,17 @@ def _practitioner_name(resource: Mapping[str, Any]) -> str:
     names = resource.get("name") or [{}]
     name = next((n for n in names if n.get("use") == "official"), names[0])
     if isinstance(name.get("text"), str) and name["text"].strip():
-        return str(name["text"]).strip()
-    parts = [*name.get("prefix", []), *name.get("given", []), name.get("family", "")]
-    return " ".join(str(p) for p in parts if p).strip()
+        display = str(name["text"]).strip()
+    else:
+        display = " ".join(str(p) for p in [*name.get("given", []), name.get("family", "")] if p).strip()
+    # Patients are told who they will see the way the front desk says it: "Dr. Lily Chen".
+    prefixes = [str(p) for p in name.get("prefix", []) if p]
+    suffixes = {str(s).upper().replace(".", "") for s in name.get("suffix", [])}
+    if prefixes and not display.lower().startswith(prefixes[0].lower()):
+        display = f"{prefixes[0]} {display}"
+    elif suffixes & {"MD", "DO"} and not display.lower().startswith("dr"):
+        display = f"Dr. {display}"
+    return display
 
 
 def to_appointment(resource: Mapping[str, Any]) -> AppointmentRecord | None:
