@@ -1,8 +1,27 @@
 """The scenario file format, validated with errors that name the file, the key and the problem.
 
 One scenario per YAML file. The format is the one of issue 2 (see tests/scenarios/ for examples),
-kept backward compatible; extensions: `description`, lists under `sms_sent` / `escalation`, and
-`no_escalation` taking either `true` (none at all) or fields (none matching them).
+kept backward compatible; extensions: `description`, lists under `sms_sent` / `escalation`,
+`no_escalation` taking either `true` (none at all) or fields (none matching them), and:
+
+- the step action `ehr: down` / `ehr: up`: the EHR becomes unreachable for the steps that follow
+  (and reachable again), as a real outage looks to Careline: the FHIR base URL the composition root
+  reads points at a loopback port that refuses connections, so the handler's `FhirEhr` fails to
+  connect, retries and gives up. The EHR starts up; `down` while down (or `up` while up) is an error,
+  and an outage still on after the last step simply ends with the scenario.
+
+      - ehr: down
+      - from: maria
+        say: "yes"
+        expect:
+          reply: "(?i)scheduling system isn't answering"
+          escalation: {reason: ehr_unavailable}
+      - ehr: up
+
+- the expectation `bookings: {start, practitioner?, count}` (one or a list): how many appointments
+  on the FHIR server, of any patient, start at `start` (with `practitioner`, when given) and still
+  hold their time (any status but cancelled, noshow or entered-in-error). `count: 1` proves a slot
+  was booked exactly once, when two patients reached for it.
 """
 
 from __future__ import annotations
@@ -130,6 +149,16 @@ class AppointmentCheck(_Strict):
     _aware_start = field_validator("start")(_aware)
 
 
+class BookingsCheck(_Strict):
+    """How many live appointments (any patient) start at `start`, with `practitioner` if given."""
+
+    start: datetime
+    count: int = Field(ge=0)
+    practitioner: str | None = None
+
+    _aware_start = field_validator("start")(_aware)
+
+
 class OptedOutCheck(_Strict):
     phone: str
     value: bool
@@ -147,11 +176,14 @@ class Expect(_Strict):
     escalation: list[EscalationFields] = Field(default_factory=list)
     no_escalation: EscalationFields | None = None
     appointment: list[AppointmentCheck] = Field(default_factory=list)
+    bookings: list[BookingsCheck] = Field(default_factory=list)
     opted_out: list[OptedOutCheck] = Field(default_factory=list)
 
     _regexes = field_validator("reply", "not_reply")(_regex)
 
-    @field_validator("sms_sent", "no_sms_sent", "escalation", "appointment", "opted_out", mode="before")
+    @field_validator(
+        "sms_sent", "no_sms_sent", "escalation", "appointment", "bookings", "opted_out", mode="before"
+    )
     @classmethod
     def _listify(cls, value: Any) -> Any:
         return _one_or_many(value)
@@ -177,13 +209,28 @@ class Expect(_Strict):
         )
 
 
+ACTIONS = ("say", "advance", "run_job", "ehr")
+EHR_STATES = ("down", "up")
+
+
 class Step(_Strict):
     from_: str | None = Field(default=None, alias="from")
     channel: Literal["sms", "voice"] = "sms"
     say: str | None = None
     advance: str | None = None
     run_job: str | None = None
+    ehr: Literal["down", "up"] | None = None
     expect: Expect | None = None
+
+    @field_validator("ehr", mode="before")
+    @classmethod
+    def _ehr_state(cls, value: Any) -> Any:
+        if value is None or value in EHR_STATES:
+            return value
+        if isinstance(value, bool):
+            # YAML reads on/off/yes/no as booleans
+            raise ValueError("write `ehr: down` or `ehr: up` (on/off/yes/no read as true/false in YAML)")
+        raise ValueError(f"`ehr` is `down` or `up`, not {value!r}")
 
     @field_validator("advance")
     @classmethod
@@ -194,7 +241,7 @@ class Step(_Strict):
 
     @model_validator(mode="after")
     def _one_action(self) -> Step:
-        actions = [name for name in ("say", "advance", "run_job") if getattr(self, name) is not None]
+        actions = [name for name in ACTIONS if getattr(self, name) is not None]
         if len(actions) > 1:
             raise ValueError(f"a step does one thing; this one has {', '.join(actions)}")
         if self.say is not None and self.from_ is None:
@@ -202,12 +249,12 @@ class Step(_Strict):
         if self.say is None and self.from_ is not None:
             raise ValueError("`from` belongs to a `say` step")
         if not actions and self.expect is None:
-            raise ValueError("an empty step: give say, advance, run_job or expect")
+            raise ValueError("an empty step: give say, advance, run_job, ehr or expect")
         return self
 
     @property
     def action(self) -> str | None:
-        for name in ("say", "advance", "run_job"):
+        for name in ACTIONS:
             if getattr(self, name) is not None:
                 return name
         return None
@@ -221,6 +268,8 @@ class Step(_Strict):
             return f"advance {self.advance}"
         if self.run_job is not None:
             return f"run_job {self.run_job}"
+        if self.ehr is not None:
+            return f"ehr {self.ehr}"
         return "expect only"
 
 
@@ -283,11 +332,21 @@ def _cross_reference_errors(scenario: Scenario, known_jobs: Iterable[str]) -> It
         seen.add(patient.id)
 
     previous_action: Step | None = None
+    ehr_down_since: int | None = None  # the EHR starts up
     for i, step in enumerate(scenario.steps):
         where = f"steps.{i}"
         yield from person(f"{where}.from", step.from_)
         if step.run_job is not None and step.run_job not in jobs:
             yield f"{where}.run_job: unknown job {step.run_job!r} (jobs: {', '.join(sorted(jobs))})"
+        if step.ehr == "down":
+            if ehr_down_since is not None:
+                yield f"{where}.ehr: the EHR is already down (since steps.{ehr_down_since})"
+            else:
+                ehr_down_since = i
+        elif step.ehr == "up":
+            if ehr_down_since is None:
+                yield f"{where}.ehr: the EHR is already up (it starts up; `ehr: down` first)"
+            ehr_down_since = None
         if step.action is not None:
             previous_action = step
         expect = step.expect
@@ -306,6 +365,10 @@ def _cross_reference_errors(scenario: Scenario, known_jobs: Iterable[str]) -> It
         for j, appt_check in enumerate(expect.appointment):
             if appt_check.patient not in patients:
                 yield f"{where}.expect.appointment.{j}.patient: unknown patient id {appt_check.patient!r}"
+        for j, bookings in enumerate(expect.bookings):
+            if bookings.practitioner is not None and bookings.practitioner not in practitioners:
+                where_b = f"{where}.expect.bookings.{j}.practitioner"
+                yield f"{where_b}: unknown practitioner {bookings.practitioner!r}"
         for j, opted in enumerate(expect.opted_out):
             yield from person(f"{where}.expect.opted_out.{j}.phone", opted.phone)
 

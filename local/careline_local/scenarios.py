@@ -4,6 +4,8 @@ Per scenario: a fresh moto (`mock_aws`), fresh resources, the local clock at the
 `clock`, the practice timezone overridden by the scenario's `timezone`, and one shared FHIR dev
 server reset and seeded with the scenario's practitioners, slots and patients. Steps run in order;
 a scenario stops at its first failing step, since later steps would run from the wrong state.
+An `ehr: down` step makes the EHR unreachable for the steps after it (a refused connection, as in a
+real outage; see `LocalStack.ehr_down`) until an `ehr: up` step or the end of the scenario.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +43,8 @@ from careline_local.scenario_model import (
 from careline_local.stack import LocalStack, Outcome
 
 VOICE_NOT_AVAILABLE = "voice channel not available yet"
+# appointment statuses that no longer hold their time (FHIR R4 AppointmentStatus)
+RELEASED_STATUSES = frozenset({"cancelled", "noshow", "entered-in-error"})
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,24 @@ class FhirForScenarios:
 
     def appointments(self, patient_id: str) -> list[dict[str, Any]]:
         return find_appointments(self._client, patient_id) if self._client else []
+
+    def bookings(self, start: datetime, practitioner: str | None) -> list[dict[str, Any]]:
+        """Every patient's appointments starting at `start` that still hold their time, with
+        `practitioner` among the participants when given (status and id of each)."""
+        if self._client is None:
+            return []
+        found = []
+        for appt in self._client.search("Appointment", {"_count": "1000"}):
+            begins = appt.get("start")
+            if not begins or datetime.fromisoformat(begins) != start:
+                continue
+            if appt.get("status") in RELEASED_STATUSES:
+                continue
+            actors = {str(p.get("actor", {}).get("reference", "")) for p in appt.get("participant", [])}
+            if practitioner is not None and f"Practitioner/{practitioner}" not in actors:
+                continue
+            found.append({"id": appt.get("id"), "status": appt.get("status")})
+        return found
 
     def close(self) -> None:
         if self._client is not None:
@@ -209,6 +232,10 @@ class ScenarioRun:
             self.stack.clock.advance(parse_duration(step.advance))
         elif step.run_job is not None:
             _report, self.last_outcome = self.stack.run_job(step.run_job)
+        elif step.ehr == "down":
+            self.stack.ehr_down()
+        elif step.ehr == "up":
+            self.stack.ehr_up()
 
     # -- expectations ------------------------------------------------------------------------------
 
@@ -303,6 +330,13 @@ class ScenarioRun:
                     for a in found
                 )
                 raise StepFailed(wanted, f"appointments: {listed or 'none'}")
+        for check in expect.bookings:
+            held = self.fhir.bookings(check.start, check.practitioner)
+            if len(held) != check.count:
+                with_whom = f" with {check.practitioner}" if check.practitioner else ""
+                wanted = f"{check.count} live appointment(s) at {check.start.isoformat()}{with_whom}"
+                listed = "; ".join(f"{a['id']} {a['status']}" for a in held)
+                raise StepFailed(wanted, f"{len(held)}: {listed or 'none'}")
 
 
 def run_scenarios(

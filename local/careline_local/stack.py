@@ -4,12 +4,19 @@ The gateway and the scenario runner both drive Careline through this one class, 
 very handler function Lambda runs (`functions/sms_inbound/handler.handler`), fed real-shaped
 SNS-wrapped End User Messaging events. What a step caused (SMS sent, escalations created) is read
 as the difference in the outbox and the table before and after it.
+
+`ehr_down()` / `ehr_up()` stage an EHR outage the way Careline would meet one: the composition
+root's `CARELINE_FHIR_BASE_URL` is pointed at a loopback port that refuses connections (held bound,
+never listening, so nothing else can take it) and the runtime is rebuilt with the stack's overrides;
+the real `FhirEhr` then fails to connect, retries and gives up. `ehr_up()` restores the URL and
+rebuilds again (a fresh circuit breaker, as after a cold start).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import socket
 import sys
 import threading
 from collections.abc import Callable
@@ -90,6 +97,28 @@ class Outcome:
         return [m for m in self.sent if m.to == number]
 
 
+FHIR_BASE_URL_VARIABLE = "CARELINE_FHIR_BASE_URL"
+
+
+class EhrNotConfigured(RuntimeError):
+    """An EHR outage was asked of a stack that has no EHR."""
+
+
+@dataclass
+class _Outage:
+    """A staged EHR outage: the refusing port and the FHIR base URL to restore."""
+
+    refusing: socket.socket
+    previous_url: str
+
+
+def _refusing_port() -> socket.socket:
+    """A loopback TCP socket bound to a free port and never listening: connecting to it is refused."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
 _handler_module: ModuleType | None = None
 
 
@@ -144,12 +173,15 @@ class LocalStack:
         self._models = bind_models(
             resources.table_name, region=resources.region, host=os.environ.get("AWS_ENDPOINT_URL")
         )
-        composition.install_overrides(
-            composition.Overrides(clock=clock, messenger=self.messenger, config=config, keys=self._party_keys)
+        self._overrides = composition.Overrides(
+            clock=clock, messenger=self.messenger, config=config, keys=self._party_keys
         )
+        composition.install_overrides(self._overrides)
+        self._outage: _Outage | None = None
         self._handler = sms_handler()
 
     def close(self) -> None:
+        self.ehr_up()
         composition.reset_runtime()
 
     @property
@@ -181,6 +213,34 @@ class LocalStack:
     def run_job(self, name: str) -> tuple[JobReport, Outcome]:
         job = get_job(name)
         return self._observe(lambda: job(self))
+
+    @property
+    def ehr_is_down(self) -> bool:
+        return self._outage is not None
+
+    def ehr_down(self) -> None:
+        """Make the EHR unreachable for the following turns (see the module docstring)."""
+        with self._lock:
+            if self._outage is not None:
+                return
+            previous = os.environ.get(FHIR_BASE_URL_VARIABLE)
+            if not previous:
+                raise EhrNotConfigured(f"no EHR to take down: {FHIR_BASE_URL_VARIABLE} is not set")
+            refusing = _refusing_port()
+            port = refusing.getsockname()[1]
+            self._outage = _Outage(refusing=refusing, previous_url=previous)
+            os.environ[FHIR_BASE_URL_VARIABLE] = f"http://127.0.0.1:{port}/fhir"
+            composition.install_overrides(self._overrides)  # rebuilt on the next turn, same overrides
+
+    def ehr_up(self) -> None:
+        """End a staged outage: the real FHIR base URL again, and a freshly built runtime."""
+        with self._lock:
+            outage, self._outage = self._outage, None
+            if outage is None:
+                return
+            os.environ[FHIR_BASE_URL_VARIABLE] = outage.previous_url
+            outage.refusing.close()
+            composition.install_overrides(self._overrides)
 
     def _observe(self, action: Callable[[], T]) -> tuple[T, Outcome]:
         with self._lock:
