@@ -4,6 +4,7 @@ status against an in-memory EHR, with slots taken, outages and changes of mind."
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -176,6 +177,31 @@ def test_three_wrong_answers_lock_verification_and_a_person_follows_up(rosalind:
     assert any(e.detail_type == "identity_fraud_signal" for e in rosalind.last.events)
 
 
+@pytest.mark.parametrize("answer", ["3/14/1984", "Rosalind Quenby 3/14/1984", "march 14 1984"])
+def test_a_date_of_birth_sent_while_locked_gets_the_locked_reply(rosalind: Patient, answer: str) -> None:
+    rosalind.says("can I book an appointment")
+    for wrong in ("1/1/1990", "2/2/1990", "3/3/1990"):
+        rosalind.says(wrong)
+    reply = rosalind.says(answer)
+    assert "couldn't confirm who you are" in reply
+    assert "front desk will follow up" in reply
+    assert "another way" not in reply
+    assert_no_phi(reply)
+    assert rosalind.last.escalations == []  # the lockout's escalation is still open
+    assert rosalind.context.failed_understandings == 0
+    assert "upcoming_appointments" not in rosalind.ehr.calls
+
+
+def test_once_the_lock_runs_out_a_date_of_birth_is_no_longer_met_with_the_locked_reply(
+    rosalind: Patient,
+) -> None:
+    rosalind.says("can I book an appointment")
+    for wrong in ("1/1/1990", "2/2/1990", "3/3/1990"):
+        rosalind.says(wrong)
+    rosalind.clock.advance(timedelta(hours=25))
+    assert "couldn't confirm" not in rosalind.says("3/14/1984")
+
+
 def test_a_patient_who_never_verifies_is_asked_again_and_told_nothing(rosalind: Patient) -> None:
     replies = [rosalind.says(text) for text in ("reschedule my appt pls", "umm why", "i dont remember")]
     assert "couldn't read that date" in replies[-1]
@@ -269,6 +295,34 @@ def test_a_slot_taken_between_offer_and_pick_gets_an_apology_and_fresh_times(ros
     assert "You're booked" in rosalind.says("yes")
 
 
+@pytest.mark.parametrize("answer", ["yes pls", "yes", "ok", "that works"])
+def test_a_yes_to_the_only_time_offered_takes_that_time(rosalind: Patient, answer: str) -> None:
+    offers = rosalind.verified("book a follow up with dr chen next tuesday")
+    assert "1) Tue Dec 8 11am Dr. Chen" in offers
+    assert "2)" not in offers
+    confirm = rosalind.says(answer)
+    assert confirm == "Book Tue Dec 8 11am with Dr. Chen at Hawthorne? Reply YES or NO."
+    assert "You're booked: Tue Dec 8 11am with Dr. Chen" in rosalind.says("yes")
+    assert rosalind.ehr.appointments[-1].slot_id == "s-tue2-1100"
+
+
+def test_a_bare_yes_to_several_times_asks_which_and_keeps_the_offers(rosalind: Patient) -> None:
+    rosalind.verified("book a follow up with dr chen asap")
+    assert "which time" in rosalind.says("yes")
+    assert rosalind.context.flow_state["appointment"]["step"] == "pick"
+    assert "Book Wed Dec 2 10am with Dr. Chen" in rosalind.says("2")
+
+
+def test_a_taken_slot_is_replaced_by_the_other_times_offered_that_are_still_free(rosalind: Patient) -> None:
+    rosalind.verified("book a follow up with dr chen asap")
+    rosalind.says("1")
+    rosalind.ehr.taken_on_book.add("s-tue-930")
+    reply = rosalind.says("yes")
+    assert "1) Wed Dec 2 10am Dr. Chen\n2) Fri Dec 4 3pm Dr. Chen\n3) Tue Dec 8 11am Dr. Chen" in reply
+    assert "9:30am" not in reply
+    assert "Book Wed Dec 2 10am with Dr. Chen" in rosalind.says("1")
+
+
 def test_an_ehr_outage_mid_booking_escalates_with_what_the_patient_wanted(rosalind: Patient) -> None:
     rosalind.verified("book a follow up with dr chen asap")
     rosalind.says("2")
@@ -317,6 +371,29 @@ def test_reschedule_confirms_the_visit_then_books_the_new_time_and_cancels_the_o
     assert old.status is AppointmentStatus.CANCELLED
     assert "appointment_rescheduled" in rosalind.events()
     assert len(rosalind.ehr.communications) == 1
+
+
+@pytest.mark.parametrize(
+    ("visit_start", "request_text"),
+    [
+        (local(2026, 12, 2, 11, 0), "hi i need to reschedule my appt wed"),
+        (EXISTING.start, "hi i need to reschedule my appt thurs"),
+        (EXISTING.start, "need to move my 11am appt on dec 10"),
+    ],
+)
+def test_the_day_of_the_visit_being_moved_is_not_taken_as_the_new_time(
+    rosalind: Patient, visit_start: datetime, request_text: str
+) -> None:
+    visit = replace(EXISTING, start=visit_start, end=visit_start + timedelta(minutes=20))
+    rosalind.ehr.appointments[:] = [visit]
+    assert "Move this one?" in rosalind.verified(request_text)
+    assert "What day and time work best?" in rosalind.says("yes")
+    assert "1) Fri Dec 4 3pm Dr. Chen" in rosalind.says("friday")
+
+
+def test_a_new_day_named_with_the_reschedule_request_is_still_offered(rosalind: Patient) -> None:
+    rosalind.verified("can i reschedule my appt to wed")
+    assert "1) Wed Dec 2 10am Dr. Chen" in rosalind.says("yes")
 
 
 def test_cancel_confirms_records_the_reason_and_offers_a_new_time(rosalind: Patient) -> None:

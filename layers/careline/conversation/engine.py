@@ -151,6 +151,8 @@ class ConversationEngine:
         intent = interpretation.intent
         turn.intent = intent
         if intent == "out_of_scope" or interpretation.confidence < MIN_CONFIDENCE:
+            if self._scheduling is not None and appointments.answer_while_locked(turn, self._scheduling):
+                return
             fallback.not_understood(turn)
             return
         turn.context.failed_understandings = 0

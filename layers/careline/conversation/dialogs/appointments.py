@@ -150,6 +150,16 @@ def begin(turn: Turn, ports: Scheduling, intent: str) -> None:
         _outage(turn, flow)
 
 
+def answer_while_locked(turn: Turn, ports: Scheduling) -> bool:
+    """A date of birth sent after verification locked, with no flow waiting for it: the locked
+    reply again (a person follows up). True when handled."""
+    if not gate.answer_while_locked(turn, ports.verifier):
+        return False
+    turn.intent = "verification_locked"
+    turn.context.failed_understandings = 0
+    return True
+
+
 def proceed(turn: Turn, ports: Scheduling, interpretation: Interpretation) -> None:
     """The patient answered the flow's pending question (or said something else entirely)."""
     flow: Flow = turn.context.flow_state[STATE_KEY]
@@ -291,6 +301,12 @@ def _pick_step(turn: Turn, ports: Scheduling, flow: Flow, patient: str, interp: 
     choice = parse_choice(
         turn.inbound.text, offered, turn.config.tz, practitioners=practitioners, now=turn.now
     )
+    if isinstance(choice, NotAChoice) and parse_yes_no(turn.inbound.text) is True:
+        # "yes" / "that works" to the offers: it picks a time only when one was offered
+        if len(offered) != 1:
+            turn.reply("booking_pick_which")
+            return
+        choice = Picked(offered[0], 1)
     if isinstance(choice, Picked):
         flow["chosen"] = _slot_dict(choice.slot)
         flow["step"] = "confirm"
@@ -336,6 +352,9 @@ def _commit(turn: Turn, ports: Scheduling, flow: Flow, patient: str) -> None:
             booked = ports.ehr.book(patient, slot, flow.get("type"))
     except SlotTaken:
         turn.record_event("appointment_slot_taken", slot_id=slot.id)
+        # the other times just offered were not turned down: those still free may be offered again
+        still_offered = {s["id"] for s in flow.get("offered", [])} - {slot.id}
+        flow["seen"] = [i for i in flow.get("seen", []) if i not in still_offered]
         _offer(turn, ports, flow, wish="none", key="booking_slot_taken")
         return
     except NotFound:
@@ -360,7 +379,8 @@ def _commit(turn: Turn, ports: Scheduling, flow: Flow, patient: str) -> None:
 def _offer(
     turn: Turn, ports: Scheduling, flow: Flow, *, wish: str | None = None, key: str = "booking_offers"
 ) -> None:
-    """Offer up to three real free slots that fit what the patient asked, never one shown before."""
+    """Offer up to three real free slots that fit what the patient asked, never one shown before
+    (except the rest of the offers after the picked one was taken)."""
     offered = [_slot(s) for s in flow.get("offered", [])]
     seen = set(flow.get("seen", []))
     preference, keep = _wanted(turn, flow, offered, wish)
@@ -476,7 +496,20 @@ def _move(turn: Turn, ports: Scheduling, flow: Flow, appointment: AppointmentRec
     flow["type_asked"] = True
     flow["provider"] = appointment.practitioner_id
     flow["provider_asked"] = True
-    _book_from(turn, ports, flow, flow["request"])
+    request = flow["request"]
+    if _names_visit(turn, request, appointment):
+        # "reschedule my appt wed": the day says which visit, not when the new one should be
+        request = ""
+    _book_from(turn, ports, flow, request)
+
+
+def _names_visit(turn: Turn, text: str, appointment: AppointmentRecord) -> bool:
+    """True when the day or time in `text` is the visit's own ("my appt thurs" of a Thursday
+    visit), read like a pick of that visit from a list of one."""
+    if _preference(turn, text) is None:
+        return False
+    choice = parse_choice(text, [_as_slot(appointment)], turn.config.tz, now=turn.now)
+    return isinstance(choice, Picked)
 
 
 def _which_step(turn: Turn, ports: Scheduling, flow: Flow, patient: str, interp: Interpretation) -> None:

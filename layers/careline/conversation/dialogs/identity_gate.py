@@ -27,9 +27,13 @@ from careline.identity import (
     VerificationState,
     VerificationStep,
     Verified,
+    find_date_of_birth,
 )
 
 STATE_KEY: Final = "verification"
+# no request is known when a locked number sends a date of birth on its own: the summary says
+# "asked about an appointment"
+_NO_REQUEST: Final = "verification_answer"
 
 
 def _state(turn: Turn) -> VerificationState:
@@ -125,3 +129,19 @@ def answer(turn: Turn, verifier: IdentityVerifier, wanted_intent: str) -> str | 
 def closed(turn: Turn) -> bool:
     """True when the gate ended the flow: locked, or handed to a person."""
     return _state(turn).stage in (Stage.LOCKED, Stage.NEEDS_PERSON)
+
+
+def answer_while_locked(turn: Turn, verifier: IdentityVerifier) -> bool:
+    """A verification answer (a date of birth, a name and date) sent while the number is still
+    locked gets the locked reply again, a person following up, rather than "say it another way".
+    False, with nothing said, for any other message or once the lock has run out."""
+    if _state(turn).stage is not Stage.LOCKED:
+        return False
+    if find_date_of_birth(turn.inbound.text, turn.now.astimezone(turn.config.tz).date()) is None:
+        return False
+    step = verifier.start(_state(turn), turn.inbound.from_number)
+    if not isinstance(step.outcome, Locked):
+        return False
+    _keep(turn, step)
+    _locked(turn, step.outcome.newly_locked, _NO_REQUEST)
+    return True
