@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -117,3 +118,20 @@ def harness(aws: AwsStack, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch) 
         yield HandlerHarness(aws=aws, outbox=outbox, handler=load_handler(), clock=clock)
     finally:
         reset_runtime()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Any]:
+    """The FHIR dev server for one test module; CI must have installed it, a developer gets it now."""
+    from careline_local.fhir import install_dependencies, is_installed
+
+    if not is_installed():
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(
+                "local/fhir-dev-server/node_modules is missing: run `npm ci --prefix local/fhir-dev-server`"
+            )
+        install_dependencies()
+    from careline_local.fhir import FhirDevServer
+
+    with FhirDevServer() as running:
+        yield running

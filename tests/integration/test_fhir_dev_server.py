@@ -20,8 +20,6 @@ from careline_local.fhir import (
     FhirDevServer,
     FhirError,
     find_appointments,
-    install_dependencies,
-    is_installed,
     load_demo_patients,
     reset,
     seed_demo_practice,
@@ -36,22 +34,6 @@ TZ = ZoneInfo("America/Los_Angeles")
 NOW = datetime(2026, 11, 25, 10, 30, tzinfo=TZ)
 
 pytestmark = pytest.mark.xdist_group("fhir_dev_server")
-
-
-def _ci() -> bool:
-    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FhirDevServer]:
-    if not is_installed():
-        if _ci():
-            pytest.fail(
-                "local/fhir-dev-server/node_modules is missing: run `npm ci --prefix local/fhir-dev-server`"
-            )
-        install_dependencies()
-    with FhirDevServer() as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

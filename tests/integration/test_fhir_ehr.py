@@ -4,7 +4,6 @@ outages, and HL7's official R4 example resources read back through the adapter."
 from __future__ import annotations
 
 import json
-import os
 import socket
 import threading
 import time
@@ -30,8 +29,6 @@ from careline.ehr.smart import EhrConnection
 from careline_local.fhir import (
     FhirClient,
     FhirDevServer,
-    install_dependencies,
-    is_installed,
     seed_demo_practice,
     seed_scenario,
 )
@@ -71,22 +68,6 @@ SCENARIO: dict[str, Any] = {
         {"id": "jose", "name": "José Núñez", "birthDate": "1990-07-04", "phone": "+15035550143"},
     ],
 }
-
-
-def _ci() -> bool:
-    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FhirDevServer]:
-    if not is_installed():
-        if _ci():
-            pytest.fail(
-                "local/fhir-dev-server/node_modules is missing: run `npm ci --prefix local/fhir-dev-server`"
-            )
-        install_dependencies()
-    with FhirDevServer() as running:
-        yield running
 
 
 @pytest.fixture
