@@ -437,6 +437,16 @@ def test_confirm_records_the_confirmation_and_thanks_the_patient(rosalind: Patie
     reply = rosalind.verified("yes I'll be there")
     assert "You're confirmed: Thu Dec 10 11am with Dr. Chen at Hawthorne" in reply
     assert "appointment_confirmed" in rosalind.events()
+    [(_, summary, channel, _)] = rosalind.ehr.communications
+    assert summary.startswith("Confirmed by text: Thu Dec 10 11am")
+    assert channel == "sms"
+
+
+def test_status_lists_the_visits_and_writes_the_contact_back(rosalind: Patient) -> None:
+    reply = rosalind.verified("when is my appt")
+    assert "Thu Dec 10 11am" in reply
+    [(_, summary, _, _)] = rosalind.ehr.communications
+    assert summary.startswith("Asked by text for upcoming visits")
 
 
 def test_status_with_no_upcoming_visits_offers_to_book(rosalind: Patient) -> None:

@@ -617,7 +617,7 @@ def _confirm_next(turn: Turn, ports: Scheduling, patient: str) -> None:
     line = _line(turn, flow, _as_slot(nxt), ports)
     _end(turn)
     turn.reply("confirm_done", appointment=line)
-    turn.record_event("appointment_confirmed", appointment_id=nxt.id)
+    _finished(turn, ports, patient, "appointment_confirmed", nxt, f"Confirmed by text: {line}.")
 
 
 def _status(turn: Turn, ports: Scheduling, patient: str) -> None:
@@ -631,6 +631,7 @@ def _status(turn: Turn, ports: Scheduling, patient: str) -> None:
     lines = [_line(turn, flow, _as_slot(a)) for a in upcoming[:OFFER_COUNT]]
     _end(turn)
     turn.reply("status_list", appointments=_join(turn, lines))
+    _write_back(turn, ports, patient, f"Asked by text for upcoming visits; told of {len(lines)}.")
 
 
 # --- mid-flow -------------------------------------------------------------------------------------
@@ -707,6 +708,11 @@ def _finished(
 ) -> None:
     """A completed flow: an event on the timeline and the bus, and the EHR's Communication record."""
     turn.record_event(event, appointment_id=appointment.id, **data)
+    _write_back(turn, ports, patient, summary)
+
+
+def _write_back(turn: Turn, ports: Scheduling, patient: str, summary: str) -> None:
+    """Every finished contact with a verified patient is written to the EHR as a Communication."""
     try:
         ports.ehr.record_communication(patient, summary, turn.inbound.channel.value, turn.now)
     except EhrUnavailable:
