@@ -14,6 +14,7 @@ from infra.events import DomainEventBus
 from infra.layers import CarelineLayers
 from infra.messaging import SmsChannel
 from infra.observability import Alarms
+from infra.voice import VoiceBot
 
 
 class CarelineStack(cdk.Stack):
@@ -49,6 +50,8 @@ class CarelineStack(cdk.Stack):
             ehr_secret_arn=deployment.ehr_secret_arn,
             ehr_secret_kms_key_arn=deployment.ehr_secret_kms_key_arn,
         )
+        # The phone line's bot, compiled from the same bot model as the text classifier.
+        self.voice = VoiceBot(self, "Voice", key=key)
         self.alarms = Alarms(self, "Alarms", key=key, alarm_email=deployment.alarm_email)
         self.alarms.watch_function("SmsInbound", self.conversation.handler.function)
         self.alarms.watch_dead_letter_queue("SmsInbound", self.conversation.dead_letter_queue)

@@ -15,7 +15,8 @@ from infra.app_builder import build_app
 from infra.layers import REPO_ROOT
 
 ACCOUNT = "111122223333"
-REGION = "us-east-2"
+# a region with every service the stack uses (Amazon Lex V2 is not in us-east-2)
+REGION = "us-west-2"
 STACK_NAME = "CarelineTest"
 BROUGHT_POOL_ID = "pool-0123456789abcdef0123456789abcdef"
 ALARM_EMAIL = "oncall@riverbend.example"

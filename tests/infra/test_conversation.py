@@ -170,7 +170,8 @@ def test_sms_inbound_policy_grants_exactly_what_the_turn_uses(synth: Synthesized
     }
 
 
-def test_only_xray_is_granted_on_every_resource(synth: Synthesized) -> None:
+def test_only_xray_and_lex_speech_are_granted_on_every_resource(synth: Synthesized) -> None:
+    # Both have no resource-level permissions (ADR 0002 lists each acknowledgment).
     wildcard_actions = [
         action
         for policy in synth.resources("AWS::IAM::ManagedPolicy").values()
@@ -178,7 +179,11 @@ def test_only_xray_is_granted_on_every_resource(synth: Synthesized) -> None:
         if s["Resource"] == "*" or "*" in _as_tuple(s["Resource"])
         for action in _as_tuple(s["Action"])
     ]
-    assert sorted(wildcard_actions) == ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+    assert sorted(wildcard_actions) == [
+        "polly:SynthesizeSpeech",
+        "xray:PutTelemetryRecords",
+        "xray:PutTraceSegments",
+    ]
 
 
 def test_a_brought_pool_scopes_sends_to_its_arn_and_the_configuration_set(
