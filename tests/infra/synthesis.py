@@ -65,6 +65,11 @@ def write_practice_config(path: Path, **deployment: Any) -> Path:
 
 def synthesize(config_path: Path, outdir: Path) -> Synthesized:
     app, stack = build_app(config_path, outdir)
+    return synthesize_app(app, stack, outdir, config_path=config_path)
+
+
+def synthesize_app(app: cdk.App, stack: cdk.Stack, outdir: Path, *, config_path: Path) -> Synthesized:
+    """Synthesize `app` (its validation plugins already added) and read `stack`'s template back."""
     validation_error: str | None = None
     try:
         app.synth()

@@ -6,13 +6,11 @@ a stack of its own in us-west-2 (the sample practice's region), with both cdk-na
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk import assertions
 from aws_cdk import aws_lambda as lambda_
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks
 from cfnlint.api import ManualArgs, lint_file  # type: ignore[import-untyped]
@@ -20,7 +18,7 @@ from cfnlint.api import ManualArgs, lint_file  # type: ignore[import-untyped]
 from infra.bot_model import LexIntent, clean_utterance, compile_intents, load_bot_model
 from infra.data import EncryptionKey
 from infra.voice import ALIAS_NAME, VoiceBot
-from tests.infra.synthesis import ACCOUNT, Synthesized, arn_of, nag_findings, ref
+from tests.infra.synthesis import ACCOUNT, Synthesized, arn_of, nag_findings, ref, synthesize_app
 
 pytestmark = [pytest.mark.infra, pytest.mark.xdist_group("infra")]
 
@@ -34,22 +32,7 @@ def _synthesize(outdir: Path, **voice: Any) -> Synthesized:
     key = EncryptionKey(stack, "Encryption").key
     VoiceBot(stack, "Voice", key=key, **voice)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), HIPAASecurityChecks(app))
-    validation_error: str | None = None
-    try:
-        app.synth()
-    except RuntimeError as exc:
-        if "ValidationFailed" not in str(exc):
-            raise
-        validation_error = str(exc)
-    template_json = json.loads((outdir / f"{stack.artifact_id}.template.json").read_text(encoding="utf-8"))
-    return Synthesized(
-        config_path=outdir,
-        outdir=outdir,
-        stack=stack,
-        template_json=template_json,
-        template=assertions.Template.from_json(template_json),
-        validation_error=validation_error,
-    )
+    return synthesize_app(app, stack, outdir, config_path=outdir)
 
 
 @pytest.fixture(scope="module")
