@@ -104,7 +104,9 @@ def candidate_splits(text: str) -> list[PersonName]:
 def normalize_name(text: str) -> str:
     """A name for comparison: lowercase, no accents or apostrophes, hyphens and periods as spaces,
     single-spaced. "José O'Brien-Smith" → "jose obrien smith"."""
-    folded = unicodedata.normalize("NFKD", text.casefold().translate(_FOLD))
+    # Decompose before folding case: compatibility characters ("㏆") decompose into capitals.
+    decomposed = unicodedata.normalize("NFKD", text)
+    folded = unicodedata.normalize("NFKD", decomposed.casefold().translate(_FOLD))
     letters = "".join(c for c in folded if not unicodedata.combining(c))
     letters = re.sub(r"['\u2019\u2018`]", "", letters)
     letters = re.sub(r"[^\w\s]|[\d_]", " ", letters)
