@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
     from careline.channels.quarantine import SqsQuarantine
     from careline.conversation.service import TurnService
+    from careline.ehr.resilience import TurnBudget
     from careline.identity.ports import SubjectKeys, VerificationLedger
     from careline.store.cipher import FieldCipher
 
@@ -125,6 +127,8 @@ class Runtime:
     service: TurnService
     quarantine: SqsQuarantine
     idempotency_config: IdempotencyConfig
+    # bounds the EHR waits of the turn in progress (a call turn must answer within seconds)
+    ehr_budget: TurnBudget
     # `service.handle` under Powertools idempotency keyed on the inbound message id.
     handle_inbound: Callable[[InboundMessage], dict[str, Any]] = field(repr=False)
 
@@ -159,11 +163,12 @@ def build_turn_service(settings: Settings, overrides: Overrides | None = None) -
 
 def _build_parts(
     settings: Settings, overrides: Overrides, session: boto3.session.Session
-) -> tuple[TurnService, PracticeConfig, Clock, Messenger, EventBus]:
+) -> tuple[TurnService, PracticeConfig, Clock, Messenger, EventBus, TurnBudget]:
     # One boto3 session for every client of the container: each new session re-reads the
     # service models, which is most of a cold start's client cost.
     from careline.conversation.engine import ConversationEngine
     from careline.conversation.service import TurnService
+    from careline.ehr.resilience import TurnBudget
 
     config = overrides.config if overrides.config is not None else load_practice_config(settings.config_path)
     clock: Clock = overrides.clock if overrides.clock is not None else SystemClock()
@@ -177,7 +182,8 @@ def _build_parts(
         overrides.messenger if overrides.messenger is not None else _messenger(settings, clock, session)
     )
     event_bus = overrides.event_bus if overrides.event_bus is not None else _event_bus(settings, session)
-    ehr = overrides.ehr if overrides.ehr is not None else _ehr(settings, clock, session)
+    budget = TurnBudget(time.monotonic)
+    ehr = overrides.ehr if overrides.ehr is not None else _ehr(settings, clock, session, budget)
     verifier = None
     if ehr is not None:
         from careline.identity import IdentityVerifier
@@ -192,7 +198,7 @@ def _build_parts(
         )
     engine = ConversationEngine(config, clock, ehr=ehr, verifier=verifier)
     service = TurnService(engine, store, keys, messenger, event_bus, clock)
-    return service, config, clock, messenger, event_bus
+    return service, config, clock, messenger, event_bus, budget
 
 
 def _party_keys(settings: Settings, session: boto3.session.Session) -> PartyKeys:
@@ -233,7 +239,7 @@ def _ledger(settings: Settings) -> VerificationLedger:
     return DynamoVerificationLedger(settings.table_name, region=settings.region, host=settings.endpoint_url)
 
 
-def _ehr(settings: Settings, clock: Clock, session: boto3.session.Session) -> Ehr | None:
+def _ehr(settings: Settings, clock: Clock, session: boto3.session.Session, budget: TurnBudget) -> Ehr | None:
     from careline.ehr.fhir import FhirEhr
     from careline.ehr.smart import EhrConnection, load_connection
 
@@ -251,7 +257,7 @@ def _ehr(settings: Settings, clock: Clock, session: boto3.session.Session) -> Eh
         )
     else:
         return None
-    return FhirEhr.connect(connection, now=clock.now)
+    return FhirEhr.connect(connection, now=clock.now, budget=budget)
 
 
 def _context_store(
@@ -304,7 +310,9 @@ def build_runtime(settings: Settings, overrides: Overrides | None = None) -> Run
     from careline.channels.quarantine import SqsQuarantine
 
     session = _session(settings)
-    service, config, clock, messenger, event_bus = _build_parts(settings, overrides or Overrides(), session)
+    service, config, clock, messenger, event_bus, budget = _build_parts(
+        settings, overrides or Overrides(), session
+    )
     persistence = DynamoDBPersistenceLayer(
         table_name=settings.table_name,
         key_attr="pk",
@@ -346,13 +354,41 @@ def build_runtime(settings: Settings, overrides: Overrides | None = None) -> Run
             source=IDEMPOTENCY_FUNCTION,
         ),
         idempotency_config=idempotency_config,
+        ehr_budget=budget,
         handle_inbound=call,
     )
 
 
+@dataclass(frozen=True)
+class GreetingRuntime:
+    """What the call-start function needs: the practice config and a clock, nothing stored."""
+
+    config: PracticeConfig
+    clock: Clock
+
+
 _lock = threading.Lock()
 _runtime: Runtime | None = None
+_greeting_runtime: GreetingRuntime | None = None
 _overrides: Overrides | None = None
+
+
+def get_greeting_runtime() -> GreetingRuntime:
+    """The call-start function's runtime: `CARELINE_CONFIG_PATH` only (or the installed overrides)."""
+    global _greeting_runtime
+    with _lock:
+        if _greeting_runtime is None:
+            overrides = _overrides or Overrides()
+            if overrides.config is not None:
+                config = overrides.config
+            else:
+                path = os.environ.get("CARELINE_CONFIG_PATH")
+                if not path:
+                    raise ConfigError("invalid Careline environment:\n  CARELINE_CONFIG_PATH is not set")
+                config = load_practice_config(Path(path))
+            clock = overrides.clock if overrides.clock is not None else SystemClock()
+            _greeting_runtime = GreetingRuntime(config=config, clock=clock)
+        return _greeting_runtime
 
 
 def get_runtime() -> Runtime:
@@ -366,10 +402,11 @@ def get_runtime() -> Runtime:
 
 def install_overrides(overrides: Overrides | None) -> None:
     """Use `overrides` for the next runtime built (the cached one is dropped)."""
-    global _overrides, _runtime
+    global _overrides, _runtime, _greeting_runtime
     with _lock:
         _overrides = overrides
         _runtime = None
+        _greeting_runtime = None
 
 
 def reset_runtime() -> None:

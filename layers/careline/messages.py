@@ -98,7 +98,8 @@ MESSAGE_PLACEHOLDERS: Final[Mapping[str, frozenset[str]]] = {
     # appointments: `appointment` is an `appointment_line`; `slots`/`appointments` are numbered
     # `choice_line`s, one per line
     "appointment_line": frozenset({"when", "provider", "location"}),
-    "choice_line": frozenset({"number", "when", "provider"}),
+    # `number` is the digit ("1"), `ordinal` the word a call reads ("first")
+    "choice_line": frozenset({"number", "ordinal", "when", "provider"}),
     "ehr_unavailable": frozenset(),
     "booking_ask_type": frozenset(),
     "booking_ask_provider": frozenset({"providers"}),
@@ -123,6 +124,22 @@ MESSAGE_PLACEHOLDERS: Final[Mapping[str, frozenset[str]]] = {
     "cancel_kept": frozenset(),
     "confirm_done": frozenset({"appointment"}),
     "status_list": frozenset({"appointments"}),
+    # one patient across channels: a flow left open on another channel, offered back on a new call
+    # once the caller is verified; "text me the options" on a call
+    "resume_ask_dob": frozenset(),
+    "resume_ask_name_dob": frozenset(),
+    "resume_reschedule": frozenset({"appointment"}),
+    "resume_cancel": frozenset({"appointment"}),
+    "resume_book": frozenset(),
+    "options_texted": frozenset(),
+    "options_text_opted_out": frozenset(),
+    # the phone line: the greeting the contact flow plays, the line before a transfer to a person,
+    # a turn with nothing heard, and the kind fallback when a turn cannot be answered in time
+    "call_greeting": frozenset(),
+    "call_greeting_after_hours": frozenset({"next_open"}),
+    "call_transferring": frozenset({"queue_label"}),
+    "call_nothing_heard": frozenset(),
+    "call_trouble": frozenset(),
     # not understood
     "fallback_rephrase": frozenset(),
     "fallback_offer_person": frozenset(),

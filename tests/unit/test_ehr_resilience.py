@@ -155,3 +155,49 @@ def test_the_policy_refuses_nonsense() -> None:
         ResiliencePolicy(max_attempts=0)
     with pytest.raises(ValueError, match="positive"):
         ResiliencePolicy(read_timeout=0)
+
+
+# --- the turn's budget (a call must answer within seconds, whatever the EHR does) -------------------
+
+
+def test_without_a_running_budget_attempts_get_the_policy_timeouts() -> None:
+    clock = FakeClock()
+    resilience = _resilience(clock)
+    assert resilience.attempt_timeouts() == (1.0, 2.5)
+
+
+def test_a_running_budget_cuts_each_attempt_timeout_to_what_is_left_of_the_turn() -> None:
+    clock = FakeClock()
+    resilience = _resilience(clock)
+    resilience.budget.start(3.0)
+    clock.now += 2.0
+    assert resilience.attempt_timeouts() == (1.0, 1.0)
+    resilience.budget.stop()
+    assert resilience.attempt_timeouts() == (1.0, 2.5)
+
+
+def test_no_retry_starts_that_the_turn_has_no_time_left_for() -> None:
+    clock = FakeClock()
+    resilience = _resilience(clock, read_timeout=0.5, deadline=10.0)
+    resilience.budget.start(0.25)
+    attempt = _failing(5)
+    with pytest.raises(EhrUnavailable):
+        resilience.run(attempt, idempotent=True)
+    assert attempt.calls["n"] == 1  # type: ignore[attr-defined]
+
+
+def test_a_spent_budget_refuses_at_once_and_does_not_count_against_the_ehr() -> None:
+    clock = FakeClock()
+    resilience = _resilience(clock, failure_threshold=1)
+    resilience.budget.start(1.0)
+    clock.now += 1.0
+    attempt = _failing(0)
+    with pytest.raises(EhrUnavailable, match="time"):
+        resilience.run(attempt, idempotent=True)
+    assert attempt.calls["n"] == 0  # type: ignore[attr-defined]
+    assert resilience.breaker.state is CircuitState.CLOSED
+
+
+def test_a_budget_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        _resilience(FakeClock()).budget.start(0)

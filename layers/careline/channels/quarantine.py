@@ -39,15 +39,16 @@ class SqsQuarantine:
         self._queue_url = queue_url
         self._source = source
 
-    def park(self, record: Any, reason: str) -> str:
-        """Send `record` with `reason` (which must hold no PHI); returns the SQS message id."""
+    def park(self, record: Any, reason: str, *, source: str | None = None) -> str:
+        """Send `record` with `reason` (which must hold no PHI); returns the SQS message id.
+        `source` names the function that parked it, when not the default one."""
         body, truncated = quarantine_body(record)
         response = self._client.send_message(
             QueueUrl=self._queue_url,
             MessageBody=body,
             MessageAttributes={
                 "reason": {"DataType": "String", "StringValue": reason[:MAX_REASON_CHARS] or "unknown"},
-                "source": {"DataType": "String", "StringValue": self._source},
+                "source": {"DataType": "String", "StringValue": source or self._source},
                 "truncated": {"DataType": "String", "StringValue": "true" if truncated else "false"},
             },
         )
@@ -60,6 +61,6 @@ class RecordingQuarantine:
     def __init__(self) -> None:
         self.parked: list[tuple[Any, str]] = []
 
-    def park(self, record: Any, reason: str) -> str:
+    def park(self, record: Any, reason: str, *, source: str | None = None) -> str:
         self.parked.append((record, reason))
         return str(len(self.parked))

@@ -302,6 +302,7 @@ def parse_lex_event(event: Any, *, received_at: datetime | None = None) -> Voice
             to_number=dialed,
             text=transcript,
             received_at=at.astimezone(UTC),
+            session_id=contact_id,
         ),
         input_mode=mode,
         invocation_source=source,
@@ -319,9 +320,17 @@ def parse_lex_event(event: Any, *, received_at: datetime | None = None) -> Voice
     )
 
 
+# A US phone number as the catalog writes it ("(503) 555-0100"), read digit by digit in groups.
+_PHONE = re.compile(r"\(\d{3}\) \d{3}-\d{4}|\+1\d{10}\b")
+
+
 def to_ssml(text: str) -> str:
-    """Plain text as one SSML document: XML-escaped, characters XML cannot carry dropped."""
-    return f"<speak>{escape(_XML_ILLEGAL.sub('', text))}</speak>"
+    """Plain text as one SSML document: XML-escaped, characters XML cannot carry dropped, and
+    phone numbers marked `<say-as interpret-as="telephone">` so they are read as a number to dial,
+    not as an amount ("five hundred three ...")."""
+    escaped = escape(_XML_ILLEGAL.sub("", text))
+    spoken = _PHONE.sub(lambda m: f'<say-as interpret-as="telephone">{m.group(0)}</say-as>', escaped)
+    return f"<speak>{spoken}</speak>"
 
 
 FALLBACK_INTENT = "FallbackIntent"

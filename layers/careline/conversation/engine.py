@@ -4,7 +4,8 @@ Free of AWS and HTTP: the only outside calls are through domain ports (the EHR a
 verification, for the appointment dialogs), and only when the composition root supplies them.
 
 The order is the safety contract of the product:
-1. carrier keywords (STOP / HELP / START), before anything else, and silence while opted out;
+1. carrier keywords (STOP / HELP / START), before anything else, and silence while opted out (by
+   text: on a call, "stop" is just a word, and a patient who opted out of texts may still call);
 2. the safety screen on the raw text (emergency: 911; crisis: 988), before any interpretation;
 3. a pending YES/NO offer, then an appointment flow waiting for an answer, then interpretation
    and the dialog for the intent.
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from datetime import datetime
+from typing import Final
 
 from careline.config import PracticeConfig
 from careline.conversation.dialogs import (
@@ -27,6 +30,7 @@ from careline.conversation.dialogs import (
 )
 from careline.conversation.dialogs.turn import Turn
 from careline.conversation.model import (
+    Channel,
     ConversationContext,
     InboundMessage,
     TimelineEntry,
@@ -41,6 +45,9 @@ from careline.ports import Clock, Ehr
 from careline.safety import SafetyScreen
 
 Classifier = Callable[[str], Interpretation]
+
+# flow_state key: the Connect contact id of the call this party is (or was last) on
+CALL_KEY: Final = "call"
 
 
 class ConversationEngine:
@@ -85,7 +92,7 @@ class ConversationEngine:
                 data={"message_id": inbound.message_id},
             )
         )
-        self._run(turn)
+        self._run(turn, context.last_activity)
         if turn.intent is not None:
             entry = turn.timeline[inbound_entry]
             turn.timeline[inbound_entry] = TimelineEntry(
@@ -97,14 +104,19 @@ class ConversationEngine:
             )
         return turn.result()
 
-    def _run(self, turn: Turn) -> None:
-        keyword = match_keyword(turn.inbound.text)
-        if keyword is not None:
-            self._keyword(turn, keyword)
-            return
-        if turn.context.opted_out:
-            # opted out: recorded on the timeline, otherwise nothing at all (TCPA)
-            return
+    def _run(self, turn: Turn, last_activity: datetime | None) -> None:
+        on_call = turn.inbound.channel is Channel.VOICE
+        if not on_call:
+            # carrier keywords are a texting matter: a caller who says "stop" has not opted out
+            keyword = match_keyword(turn.inbound.text)
+            if keyword is not None:
+                self._keyword(turn, keyword)
+                return
+            if turn.context.opted_out:
+                # opted out: recorded on the timeline, otherwise nothing at all (TCPA)
+                return
+        elif turn.context.flow_state.get(CALL_KEY) != turn.inbound.session_id:
+            self._call_started(turn, last_activity)
         turn.remember_inbound()
         screened = self._screen.screen(turn.inbound.text)
         if screened.flagged:
@@ -125,6 +137,14 @@ class ConversationEngine:
             appointments.proceed(turn, self._scheduling, self._classify(turn.inbound.text))
             return
         self._dialog(turn, self._classify(turn.inbound.text))
+
+    def _call_started(self, turn: Turn, last_activity: datetime | None) -> None:
+        """The first turn of a phone call: remember the call, and have the caller prove identity
+        on it before anything from another channel is picked up again."""
+        turn.context.flow_state[CALL_KEY] = turn.inbound.session_id
+        turn.record_event("call_started")
+        if self._scheduling is not None:
+            appointments.call_started(turn, self._scheduling, last_activity)
 
     def _keyword(self, turn: Turn, keyword: Keyword) -> None:
         context = turn.context

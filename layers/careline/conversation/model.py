@@ -55,7 +55,9 @@ class InboundMessage:
     """One message from a patient, as the channel delivered it.
 
     `message_id` is the provider's id (End User Messaging `inboundMessageId`, Connect contact id +
-    turn) and is what idempotency keys on. `from_number`/`to_number` are E.164.
+    turn) and is what idempotency keys on. `from_number`/`to_number` are E.164. `session_id` is the
+    channel's own session, where it has one: the Connect contact id of a call (one call, one
+    session); None for SMS, whose thread has no sessions.
     """
 
     message_id: str
@@ -64,6 +66,7 @@ class InboundMessage:
     to_number: str
     text: str
     received_at: datetime
+    session_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,14 @@ from __future__ import annotations
 from typing import Any
 
 from careline.conversation.engine import ConversationEngine
-from careline.conversation.model import Channel, ConversationContext, InboundMessage, TurnResult
+from careline.conversation.model import (
+    Channel,
+    ConversationContext,
+    InboundMessage,
+    OutboundMessage,
+    TimelineKind,
+    TurnResult,
+)
 from careline.errors import ConcurrentTurnError
 from careline.ports import Clock, ContextStore, EventBus, Messenger, PartyKeys
 
@@ -38,11 +45,19 @@ class TurnService:
         self._messenger = messenger
         self._events = events
         self._clock = clock
+        # The last turn this container decided: its inbound id and spoken replies, so a call's
+        # handler gets them without reading back the context it just wrote.
+        self._last_spoken: tuple[str, list[OutboundMessage]] | None = None
 
     def handle(self, inbound: InboundMessage) -> dict[str, Any]:
-        """Handle one inbound message; returns a JSON-safe summary with no PHI in it."""
+        """Handle one inbound message; returns a JSON-safe summary with no PHI in it.
+
+        The summary names the turn's escalations (id, reason, urgency, queue) and the catalog keys
+        of its replies, so a channel can act on them (a call transfers to the queue) even when the
+        summary is all an idempotent retry gets back."""
         party_id = self._keys.party_for_phone(inbound.from_number)
         result, redelivered = self._decide_and_save(party_id, inbound)
+        self._last_spoken = (inbound.message_id, _spoken(result.replies))
         if result.events:
             self._events.publish(result.events)
         provider_ids = [
@@ -57,10 +72,32 @@ class TurnService:
             "replies_sent": len(provider_ids),
             "provider_message_ids": provider_ids,
             "escalation_ids": [e.escalation_id for e in result.escalations],
+            # from the turn's events, which a redelivered turn keeps too (its escalations are saved)
+            "escalations": [
+                {k: str(event.detail[k]) for k in ("escalation_id", "reason", "urgency", "queue")}
+                for event in result.events
+                if event.detail_type == "escalation_requested"
+            ],
+            "reply_keys": [
+                str(entry.data["message_key"])
+                for entry in result.timeline
+                if entry.kind is TimelineKind.OUTBOUND and "message_key" in entry.data
+            ],
             "opted_out": result.context.opted_out,
             "redelivered": redelivered,
             "handled_at": self._clock.now().isoformat(),
         }
+
+    def spoken_replies(self, inbound: InboundMessage) -> list[OutboundMessage] | None:
+        """What the turn of `inbound` says on the call, once `handle` has decided it (in this
+        container, or before: a retried call turn whose summary came from idempotency). None when
+        the party's last saved turn is another message."""
+        if self._last_spoken is not None and self._last_spoken[0] == inbound.message_id:
+            return list(self._last_spoken[1])
+        context = self._store.load(self._keys.party_for_phone(inbound.from_number))
+        if context is None or context.last_inbound_id != inbound.message_id:
+            return None
+        return _spoken(context.pending_delivery)
 
     def _decide_and_save(self, party_id: str, inbound: InboundMessage) -> tuple[TurnResult, bool]:
         """The turn's result and whether it had been decided and saved before (a redelivery)."""
@@ -90,3 +127,7 @@ class TurnService:
                 continue
             return result, False
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _spoken(replies: list[OutboundMessage]) -> list[OutboundMessage]:
+    return [reply for reply in replies if reply.channel is Channel.VOICE]

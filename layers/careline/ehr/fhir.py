@@ -38,7 +38,7 @@ from careline.ehr.model import (
     Practitioner,
     SlotQuery,
 )
-from careline.ehr.resilience import Resilience, ResiliencePolicy, TransientFailure
+from careline.ehr.resilience import Resilience, ResiliencePolicy, TransientFailure, TurnBudget
 from careline.ehr.smart import EhrConnection, SmartBackendAuth, WallClock
 from careline.observability import logger
 
@@ -98,8 +98,8 @@ class FhirTransport:
         self.resilience = resilience
         self._auth = auth
         policy = resilience.policy
-        self._timeout = urllib3.Timeout(connect=policy.connect_timeout, read=policy.read_timeout)
-        self._pool = pool or urllib3.PoolManager(maxsize=10, retries=False, timeout=self._timeout)
+        timeout = urllib3.Timeout(connect=policy.connect_timeout, read=policy.read_timeout)
+        self._pool = pool or urllib3.PoolManager(maxsize=10, retries=False, timeout=timeout)
 
     def close(self) -> None:
         self._pool.clear()
@@ -147,13 +147,14 @@ class FhirTransport:
     def _attempt(
         self, method: str, url: str, payload: bytes | None, headers: Mapping[str, str]
     ) -> FhirResponse:
+        connect, read = self.resilience.attempt_timeouts()
         try:
             raw = self._pool.request(
                 method,
                 url,
                 body=payload,
                 headers=dict(headers),
-                timeout=self._timeout,
+                timeout=urllib3.Timeout(connect=connect, read=read),
                 retries=False,
                 redirect=False,
             )
@@ -435,13 +436,14 @@ class FhirEhr:
         connection: EhrConnection,
         *,
         policy: ResiliencePolicy | None = None,
+        budget: TurnBudget | None = None,
         now: WallClock,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> FhirEhr:
         """An adapter for `connection`: SMART backend auth unless it says `auth: none`."""
         policy = policy or ResiliencePolicy()
-        resilience = Resilience(policy, clock=monotonic, sleep=sleep)
+        resilience = Resilience(policy, clock=monotonic, sleep=sleep, budget=budget)
         timeout = urllib3.Timeout(connect=policy.connect_timeout, read=policy.read_timeout)
         pool = urllib3.PoolManager(maxsize=10, retries=False, timeout=timeout)
         auth = None

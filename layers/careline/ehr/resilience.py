@@ -126,6 +126,39 @@ class CircuitBreaker:
             self._trial_in_flight = False
 
 
+class TurnBudget:
+    """How long the turn in progress may still spend waiting on the EHR, across all its calls.
+
+    A voice turn must answer within Connect's 8 seconds, and one turn can make several EHR calls
+    (find the patient, list visits, search slots, book): each call's own deadline is not enough.
+    The handler `start`s the budget when a turn begins and `stop`s it when the turn ends; with no
+    budget running, calls are bounded by the policy alone. One budget per container (Lambda runs
+    one turn at a time in a container).
+    """
+
+    def __init__(self, clock: MonotonicClock) -> None:
+        self._clock = clock
+        self._until: Seconds | None = None
+
+    def start(self, seconds: Seconds) -> None:
+        if seconds <= 0:
+            raise ValueError("a turn budget must be positive")
+        self._until = self._clock() + seconds
+
+    def stop(self) -> None:
+        self._until = None
+
+    def remaining(self) -> Seconds | None:
+        """Seconds left (never negative), or None when no budget is running."""
+        if self._until is None:
+            return None
+        return max(0.0, self._until - self._clock())
+
+
+# A call is not worth starting with less than this left of the turn's budget.
+MIN_ATTEMPT_SECONDS: Seconds = 0.2
+
+
 class Resilience:
     """Runs EHR calls under a `ResiliencePolicy` and one `CircuitBreaker`.
 
@@ -142,13 +175,27 @@ class Resilience:
         clock: MonotonicClock,
         sleep: Sleep,
         breaker: CircuitBreaker | None = None,
+        budget: TurnBudget | None = None,
     ) -> None:
         self.policy = policy
         self._clock = clock
         self._sleep = sleep
         self.breaker = breaker or CircuitBreaker(policy.failure_threshold, policy.cool_down, clock)
+        self.budget = budget if budget is not None else TurnBudget(clock)
+
+    def attempt_timeouts(self) -> tuple[Seconds, Seconds]:
+        """(connect, read) timeouts for the next attempt: the policy's, cut to the turn's budget."""
+        remaining = self.budget.remaining()
+        if remaining is None:
+            return self.policy.connect_timeout, self.policy.read_timeout
+        left = max(remaining, MIN_ATTEMPT_SECONDS)
+        return min(self.policy.connect_timeout, left), min(self.policy.read_timeout, left)
 
     def run(self, attempt: Callable[[], T], *, idempotent: bool) -> T:
+        remaining = self.budget.remaining()
+        if remaining is not None and remaining < MIN_ATTEMPT_SECONDS:
+            # the turn has no time left to wait: not the EHR's fault, so the circuit is untouched
+            raise EhrUnavailable("the turn's time for the EHR is spent")
         if not self.breaker.allow():
             raise EhrUnavailable("the EHR circuit is open")
         started = self._clock()
@@ -186,5 +233,8 @@ class Resilience:
             delay = max(delay, failure.retry_after)
         elapsed = self._clock() - started
         if elapsed + delay + self.policy.read_timeout > self.policy.deadline:
+            return None
+        remaining = self.budget.remaining()
+        if remaining is not None and delay + MIN_ATTEMPT_SECONDS > remaining:
             return None
         return delay

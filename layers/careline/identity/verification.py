@@ -251,6 +251,14 @@ class IdentityVerifier:
         state = self._expired(state, now)
         return replace(state, last_activity=now) if state.stage is Stage.VERIFIED else state
 
+    def new_session(self, state: VerificationState) -> VerificationState:
+        """The state for a new session of the conversation (a new phone call): not verified, and no
+        half-given answer, whatever the last session proved. A lock or hand-off stands, and failures
+        still count (the ledger keeps them across sessions too)."""
+        if state.stage in (Stage.LOCKED, Stage.NEEDS_PERSON):
+            return state
+        return VerificationState(failures=state.failures)
+
     def verified_patient_id(self, state: VerificationState) -> str | None:
         """The verified patient's id, or None when the conversation is not (or no longer) verified."""
         state = self._expired(state, self._clock.now())

@@ -1,4 +1,4 @@
-"""Appointments by text: book, reschedule, cancel, confirm and status, behind the identity gate.
+"""Appointments by text or phone: book, reschedule, cancel, confirm and status, behind the identity gate.
 
 One flow at a time lives in `flow_state["appointment"]` (encrypted by the store): the intent, the
 step waiting for an answer, and what is known so far (visit type, provider, when, the slots
@@ -23,7 +23,7 @@ from careline.conversation.dialogs.handoff import hand_off, talk_to_person
 from careline.conversation.dialogs.locations import short_names
 from careline.conversation.dialogs.offers import NOT_UNDERSTOOD_OFFER, Offer, make_offer
 from careline.conversation.dialogs.turn import Turn
-from careline.conversation.model import ConversationContext, EscalationReason, Queue
+from careline.conversation.model import Channel, ConversationContext, EscalationReason, Queue
 from careline.ehr.errors import EhrUnavailable, NotFound, SlotTaken
 from careline.ehr.model import AppointmentRecord, AppointmentStatus, FreeSlot, Practitioner
 from careline.identity import IdentityVerifier
@@ -55,6 +55,10 @@ INTENTS: Final = frozenset(
 )
 # how many slots (or visits) one message lists: three fit one SMS segment
 OFFER_COUNT: Final = 3
+# how a call reads a listed slot's place: "the first is ..., the second is ..."
+ORDINALS: Final[Mapping[int, str]] = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth"}
+# a flow left open on one channel is offered again on a new call for this long
+RESUME_WITHIN: Final = timedelta(hours=24)
 # a step's question asked this many times without an answer it can use: offer a person instead
 MAX_MISSES: Final = 2
 NO_SLOTS_OFFER: Final = Offer("booking_no_slots", EscalationReason.HUMAN_REQUESTED, Queue.FRONT_DESK)
@@ -74,6 +78,13 @@ _STOP: Final = re.compile(
 _ANY_PROVIDER: Final = re.compile(
     r"\b(?:any(?:one|body| one| body| provider| doctor)?|whoever|no preference|does ?n[o']?t matter|"
     r"first available|either|whichever|all the same)\b",
+    re.IGNORECASE,
+)
+# A caller asking to carry on by text: "text me the options", "can you send those to my phone".
+_TEXT_ME: Final = re.compile(
+    r"\b(?:text|txt|sms)(?:\s+(?:it|them|those|these|that|this|the\s+\w+))?\s+(?:over\s+)?(?:to\s+)?me\b"
+    r"|\bsend\b.{0,30}\b(?:a\s+text|text|txt|sms|my\s+(?:cell|phone|mobile))\b"
+    r"|\b(?:by|in\s+a|over|via)\s+(?:text|txt|sms|text\s+message)\b",
     re.IGNORECASE,
 )
 _SKIP: Final = re.compile(
@@ -160,6 +171,25 @@ def answer_while_locked(turn: Turn, ports: Scheduling) -> bool:
     return True
 
 
+def call_started(turn: Turn, ports: Scheduling, last_activity: datetime | None) -> None:
+    """A new phone call from this number. Identity is proven again on every call (a caller id is
+    easy to fake), so the verification from texts does not carry over. A flow left open on
+    another channel, recently, waits behind that check and is offered back once the caller is
+    verified ("I see you were moving your Thursday visit"); an old one is let go."""
+    gate.new_session(turn, ports.verifier)
+    if not in_flow(turn.context):
+        return
+    flow: Flow = turn.context.flow_state[STATE_KEY]
+    if last_activity is None or turn.now - last_activity > RESUME_WITHIN:
+        _end(turn)
+        return
+    if flow["step"] == "verify":
+        return  # it had not got past the identity check: it simply carries on from there
+    flow["resume_step"] = flow["step"]
+    flow["step"] = "verify"
+    flow["resume"] = True
+
+
 def proceed(turn: Turn, ports: Scheduling, interpretation: Interpretation) -> None:
     """The patient answered the flow's pending question (or said something else entirely)."""
     flow: Flow = turn.context.flow_state[STATE_KEY]
@@ -201,10 +231,13 @@ def _verify_answer(turn: Turn, ports: Scheduling, flow: Flow, interpretation: In
         turn.intent = "practice_info"
         practice_info.practice_info(turn, interpretation.entities)
         return
-    patient = gate.answer(turn, ports.verifier, flow["intent"])
+    patient = gate.answer(turn, ports.verifier, flow["intent"], resuming=bool(flow.get("resume")))
     if patient is None:
         if gate.closed(turn):
             _end(turn)
+        return
+    if flow.pop("resume", False):
+        _offer_to_resume(turn, ports, flow, patient)
         return
     _verified(turn, ports, flow, patient)
 
@@ -295,6 +328,9 @@ def _when_step(turn: Turn, ports: Scheduling, flow: Flow, patient: str, interp: 
 
 
 def _pick_step(turn: Turn, ports: Scheduling, flow: Flow, patient: str, interp: Interpretation) -> None:
+    if turn.inbound.channel is Channel.VOICE and _TEXT_ME.search(turn.inbound.text):
+        _text_offers(turn, flow)
+        return
     offered = [_slot(s) for s in flow["offered"]]
     providers = _practitioners(ports, flow)
     practitioners = [Practitioner(id=i, name=n) for i, n in providers.items()]
@@ -367,10 +403,11 @@ def _commit(turn: Turn, ports: Scheduling, flow: Flow, patient: str) -> None:
     if old is not None:
         old_line = _line(turn, flow, _as_slot(old))
         turn.reply("reschedule_done", appointment=line, old=old_line)
-        _finished(turn, ports, patient, "appointment_rescheduled", booked, f"Rescheduled by text to {line}.")
+        summary = f"Rescheduled {_by(turn)} to {line}."
+        _finished(turn, ports, patient, "appointment_rescheduled", booked, summary)
     else:
         turn.reply("booking_done", appointment=line)
-        _finished(turn, ports, patient, "appointment_booked", booked, f"Booked by text: {line}.")
+        _finished(turn, ports, patient, "appointment_booked", booked, f"Booked {_by(turn)}: {line}.")
 
 
 # --- offers ---------------------------------------------------------------------------------------
@@ -556,7 +593,7 @@ def _cancel_reason_step(
     text = turn.inbound.text.strip()
     given = bool(text) and not _SKIP.match(text)
     # the reason goes to the EHR (where staff read it), never into events or logs
-    reason = text[:200] if given else "Cancelled by the patient by text; no reason given"
+    reason = text[:200] if given else f"Cancelled by the patient {_by(turn)}; no reason given"
     appointment = _appointment(flow["appointment"])
     ports.ehr.cancel(appointment, reason)
     line = _line(turn, flow, _as_slot(appointment), ports)
@@ -567,7 +604,7 @@ def _cancel_reason_step(
         patient,
         "appointment_cancelled",
         appointment,
-        f"Cancelled by text: {line}.",
+        f"Cancelled {_by(turn)}: {line}.",
         reason_given=given,
     )
     # the patient may want a new time: keep what the cancelled visit was, ask when
@@ -603,6 +640,71 @@ def _offer_step(turn: Turn, ports: Scheduling, flow: Flow, patient: str, interp:
         _missed(turn, flow, "appointment_step_unclear")
 
 
+# --- resuming a flow on a new call ------------------------------------------------------------------
+
+
+def _offer_to_resume(turn: Turn, ports: Scheduling, flow: Flow, patient: str) -> None:
+    """Verified on a new call with a flow left open: name it and ask whether to finish it. A
+    flow with nothing to name yet (the visit not found) simply carries on."""
+    appointment = flow.get("appointment")
+    line = _line(turn, flow, _as_slot(_appointment(appointment)), ports) if appointment else ""
+    if flow["intent"] == "appointment_reschedule" and appointment:
+        key, values = "resume_reschedule", {"appointment": line}
+    elif flow["intent"] == "appointment_cancel" and appointment:
+        key, values = "resume_cancel", {"appointment": line}
+    elif flow["intent"] == "appointment_book":
+        key, values = "resume_book", {}
+    else:
+        flow.pop("resume_step", None)
+        _verified(turn, ports, flow, patient)
+        return
+    flow["step"] = "resume"
+    flow["misses"] = 0
+    turn.record_event("flow_resume_offered", intent=flow["intent"])
+    turn.reply(key, **values)
+
+
+def _resume_step(turn: Turn, ports: Scheduling, flow: Flow, patient: str, interp: Interpretation) -> None:
+    answer = parse_yes_no(turn.inbound.text)
+    if answer is False:
+        _end(turn)
+        turn.reply("appointment_flow_stopped")
+        return
+    if answer is None and not _TEXT_ME.search(turn.inbound.text):
+        if not _interrupted(turn, ports, flow, patient, interp):
+            _missed(turn, flow, "appointment_step_unclear")
+        return
+    turn.record_event("flow_resumed", intent=flow["intent"])
+    step = flow.pop("resume_step", None)
+    if step in ("pick", "confirm"):
+        # the caller has not heard the times offered by text: offer (fresh, real) times again
+        flow["seen"] = []
+        flow.pop("chosen", None)
+        _offer(turn, ports, flow)
+    elif step == "when":
+        flow["step"] = "when"
+        turn.reply("booking_ask_when")
+    elif step in ("type", "provider"):
+        _next_question(turn, ports, flow)
+    elif step in ("cancel_confirm", "cancel_reason") and flow.get("appointment"):
+        _chose_existing(turn, ports, flow, _appointment(flow["appointment"]), confirmed=True)
+    else:
+        _verified(turn, ports, flow, patient)
+
+
+def _text_offers(turn: Turn, flow: Flow) -> None:
+    """On a call, "text me the options": the offered times go by SMS and the flow waits for the
+    answer on either channel (the text thread is the same conversation)."""
+    if turn.context.opted_out:
+        turn.reply("options_text_opted_out")
+        return
+    slots = [_slot(s) for s in flow["offered"]]
+    lines = [_choice_line(turn, flow, n, slot, Channel.SMS) for n, slot in enumerate(slots, start=1)]
+    turn.text_caller("booking_offers", slots=_join(turn, lines, Channel.SMS))
+    turn.record_event("continued_by_text", step=flow["step"])
+    turn.reply("options_texted")
+
+
 # --- confirm and status -------------------------------------------------------------------------
 
 
@@ -617,7 +719,7 @@ def _confirm_next(turn: Turn, ports: Scheduling, patient: str) -> None:
     line = _line(turn, flow, _as_slot(nxt), ports)
     _end(turn)
     turn.reply("confirm_done", appointment=line)
-    _finished(turn, ports, patient, "appointment_confirmed", nxt, f"Confirmed by text: {line}.")
+    _finished(turn, ports, patient, "appointment_confirmed", nxt, f"Confirmed {_by(turn)}: {line}.")
 
 
 def _status(turn: Turn, ports: Scheduling, patient: str) -> None:
@@ -631,7 +733,7 @@ def _status(turn: Turn, ports: Scheduling, patient: str) -> None:
     lines = [_line(turn, flow, _as_slot(a)) for a in upcoming[:OFFER_COUNT]]
     _end(turn)
     turn.reply("status_list", appointments=_join(turn, lines))
-    _write_back(turn, ports, patient, f"Asked by text for upcoming visits; told of {len(lines)}.")
+    _write_back(turn, ports, patient, f"Asked {_by(turn)} for upcoming visits; told of {len(lines)}.")
 
 
 # --- mid-flow -------------------------------------------------------------------------------------
@@ -733,6 +835,7 @@ _STEPS: Final[dict[str, _Step]] = {
     "cancel_reason": _cancel_reason_step,
     "offer_book": _offer_step,
     "offer_reschedule": _offer_step,
+    "resume": _resume_step,
 }
 
 
@@ -789,9 +892,17 @@ def _short(name: str) -> str:
     return plain
 
 
-def _when(turn: Turn, start: datetime) -> str:
+def _when(turn: Turn, start: datetime, channel: Channel | None = None) -> str:
     local = start.astimezone(turn.config.tz)
+    if (channel or turn.inbound.channel) is Channel.VOICE:
+        # spoken: whole words read naturally ("Thursday, December 3 at 10am"), no abbreviations
+        return f"{local:%A}, {local:%B} {local.day} at {format_time(local.time())}"
     return f"{local:%a} {local:%b} {local.day} {format_time(local.time())}"
+
+
+def _by(turn: Turn) -> str:
+    """How the patient reached us, for the EHR's record of the contact."""
+    return "by phone" if turn.inbound.channel is Channel.VOICE else "by text"
 
 
 def _provider_name(flow: Flow, practitioner_id: str) -> str:
@@ -815,17 +926,19 @@ def _line(turn: Turn, flow: Flow, slot: FreeSlot, ports: Scheduling | None = Non
     )
 
 
-def _choice_line(turn: Turn, flow: Flow, number: int, slot: FreeSlot) -> str:
-    return turn.render(
+def _choice_line(turn: Turn, flow: Flow, number: int, slot: FreeSlot, channel: Channel | None = None) -> str:
+    return turn.render_for(
+        channel,
         "choice_line",
         number=str(number),
-        when=_when(turn, slot.start),
+        ordinal=ORDINALS.get(number, str(number)),
+        when=_when(turn, slot.start, channel),
         provider=_provider_name(flow, slot.practitioner_id),
     )
 
 
-def _join(turn: Turn, lines: Sequence[str]) -> str:
-    return (" " if turn.inbound.channel.value == "voice" else "\n").join(lines)
+def _join(turn: Turn, lines: Sequence[str], channel: Channel | None = None) -> str:
+    return (" " if (channel or turn.inbound.channel) is Channel.VOICE else "\n").join(lines)
 
 
 def _confident(interp: Interpretation, intent: str) -> bool:

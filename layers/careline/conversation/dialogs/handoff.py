@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 from careline.conversation.dialogs.turn import Turn
-from careline.conversation.model import EscalationReason, Queue, Urgency
+from careline.conversation.model import Channel, EscalationReason, Queue, Urgency
 from careline.practice.hours import describe_opening, queue_schedule
 
 # What the patient wanted, in the agent's words, by intent.
@@ -38,8 +38,9 @@ def agent_summary(turn: Turn, wanted: str) -> str:
 
 def hand_off(turn: Turn, reason: EscalationReason, queue: Queue, wanted_intent: str) -> None:
     """Escalate routinely to `queue` and tell the patient who will answer, and when."""
-    if turn.context.escalation_open:
-        # one open request is enough; a second would only put the patient in the queue twice
+    if turn.context.escalation_open and turn.inbound.channel is not Channel.VOICE:
+        # one open request is enough; a second would only put the patient in the queue twice (a
+        # caller is live on the line, though: their call is its own request, put through now)
         turn.reply("handoff_already_open")
         return
     wanted = WANTED.get(wanted_intent, "asked for help")

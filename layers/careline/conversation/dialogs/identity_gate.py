@@ -81,8 +81,9 @@ def _locked(turn: Turn, newly: bool, wanted_intent: str) -> None:
     turn.reply("verify_locked")
 
 
-def _ask(turn: Turn, step: VerificationStep, wanted_intent: str) -> str | None:
-    """Reply to one verification outcome; the patient id once verified, else None."""
+def _ask(turn: Turn, step: VerificationStep, wanted_intent: str, *, resuming: bool = False) -> str | None:
+    """Reply to one verification outcome; the patient id once verified, else None. `resuming`: the
+    first question on a new call that found a flow left open ("welcome back ...")."""
     outcome = step.outcome
     if isinstance(outcome, Verified):
         turn.record_event("identity_verified")
@@ -90,9 +91,14 @@ def _ask(turn: Turn, step: VerificationStep, wanted_intent: str) -> str | None:
     if isinstance(outcome, AlreadyVerified):
         return outcome.patient_id
     if isinstance(outcome, AskDateOfBirth):
-        turn.reply("verify_dob_unreadable" if outcome.reprompt else "verify_ask_dob")
+        if outcome.reprompt:
+            turn.reply("verify_dob_unreadable")
+        else:
+            turn.reply("resume_ask_dob" if resuming else "verify_ask_dob")
     elif isinstance(outcome, AskNameAndDob):
-        if outcome.missing_name and outcome.missing_date_of_birth:
+        if outcome.missing_name and outcome.missing_date_of_birth and not outcome.reprompt:
+            turn.reply("resume_ask_name_dob" if resuming else "verify_ask_name_dob")
+        elif outcome.missing_name and outcome.missing_date_of_birth:
             turn.reply("verify_ask_name_dob")
         elif outcome.missing_name:
             turn.reply("verify_need_name")
@@ -117,13 +123,20 @@ def start(turn: Turn, verifier: IdentityVerifier, wanted_intent: str) -> str | N
     return _ask(turn, step, wanted_intent)
 
 
-def answer(turn: Turn, verifier: IdentityVerifier, wanted_intent: str) -> str | None:
+def answer(
+    turn: Turn, verifier: IdentityVerifier, wanted_intent: str, *, resuming: bool = False
+) -> str | None:
     """Check the patient's answer to the gate's question: the patient id once verified, else None."""
     step = verifier.answer(
         _state(turn), turn.inbound.from_number, turn.inbound.text, attempt_id=turn.inbound.message_id
     )
     _keep(turn, step)
-    return _ask(turn, step, wanted_intent)
+    return _ask(turn, step, wanted_intent, resuming=resuming)
+
+
+def new_session(turn: Turn, verifier: IdentityVerifier) -> None:
+    """A new call: the conversation's verification does not carry into it (locks do)."""
+    turn.context.flow_state[STATE_KEY] = verifier.new_session(_state(turn)).to_dict()
 
 
 def closed(turn: Turn) -> bool:

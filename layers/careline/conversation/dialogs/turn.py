@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from careline.config import PracticeConfig
 from careline.conversation.model import (
+    Channel,
     ConversationContext,
     DomainEvent,
     EscalationReason,
@@ -56,6 +57,28 @@ class Turn:
     def render(self, key: str, **values: str) -> str:
         """Catalog message `key` for the inbound channel, to be part of a reply (one office's line)."""
         return self.config.catalog.render(key, self.inbound.channel, **values)
+
+    def render_for(self, channel: Channel | None, key: str, **values: str) -> str:
+        """Catalog message `key` for `channel` (None: the inbound one)."""
+        return self.config.catalog.render(key, channel or self.inbound.channel, **values)
+
+    def text_caller(self, key: str, **values: str) -> None:
+        """Send catalog message `key` by SMS to the sender's number, whatever channel they are on
+        ("text me the options" on a call). Recorded on the timeline like any reply; the SMS thread
+        shares the conversation, so a texted answer carries on the same flow."""
+        text = self.render_for(Channel.SMS, key, **values)
+        self.replies.append(
+            OutboundMessage(to_number=self.inbound.from_number, text=text, channel=Channel.SMS)
+        )
+        self.timeline.append(
+            TimelineEntry(
+                at=self.now,
+                kind=TimelineKind.OUTBOUND,
+                channel=Channel.SMS,
+                text=text,
+                data={"purpose": "reply", "message_key": key},
+            )
+        )
 
     def reply(self, key: str, purpose: str = "reply", **values: str) -> None:
         """Render catalog message `key` for the inbound channel and queue it as a reply."""
