@@ -8,7 +8,6 @@ import copy
 import importlib.util
 import json
 import socket
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -36,7 +35,8 @@ MONDAY_10AM = datetime(2026, 11, 30, 18, 0, tzinfo=UTC)
 def load_function(name: str) -> ModuleType:
     path = ROOT / "functions" / name / "handler.py"
     spec = importlib.util.spec_from_file_location(f"{name}_handler", path)
-    assert spec and spec.loader
+    assert spec
+    assert spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -133,7 +133,7 @@ def phone_line(
 
 
 def test_every_response_the_handler_returns_has_the_documented_shape(phone_line: Any, aws: Any) -> None:
-    handler, clock, outbox = phone_line
+    handler, _clock, outbox = phone_line
     call = Call(handler)
     assert action(call.says("what are your hours today")) == "ElicitIntent"
     assert "date of birth" in heard(call.says("I need to move my appointment"))
@@ -177,7 +177,7 @@ def test_every_response_the_handler_returns_has_the_documented_shape(phone_line:
 def test_lex_retrying_the_same_request_gets_the_same_answer_and_the_turn_is_taken_once(
     phone_line: Any, aws: Any
 ) -> None:
-    handler, clock, outbox = phone_line
+    handler, _clock, outbox = phone_line
     call = Call(handler)
     call.says("I'd like to reschedule")
     call.says("0 3 1 4 1 9 8 4")
@@ -245,6 +245,8 @@ def silent_ehr() -> Iterator[str]:
 def test_a_silent_ehr_is_bounded_by_the_turn_budget_and_the_caller_gets_a_person(
     aws: Any, monkeypatch: pytest.MonkeyPatch, silent_ehr: str
 ) -> None:
+    from careline.ehr.resilience import Resilience
+
     env = {
         "CARELINE_CONFIG_PATH": str(ROOT / "config" / "practice.yaml"),
         "CARELINE_TABLE_NAME": aws.table_name,
@@ -257,18 +259,29 @@ def test_a_silent_ehr_is_bounded_by_the_turn_budget_and_the_caller_gets_a_person
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
+    timeouts: list[tuple[float, float]] = []
+    policy_timeouts = Resilience.attempt_timeouts
+
+    def recorded(self: Resilience) -> tuple[float, float]:
+        timeouts.append(policy_timeouts(self))
+        return timeouts[-1]
+
+    monkeypatch.setattr(Resilience, "attempt_timeouts", recorded)
     clock = Clock(MONDAY_10AM)
     install_overrides(Overrides(clock=clock, messenger=OutboxMessenger(clock)))
     try:
         handler = load_function("voice_turn")
         # a function with 2.5 s left: the EHR may have 1 s of it (1.5 s is kept for the rest)
         call = Call(handler, context=LocalLambdaContext(timeout_millis=2_500))
-        started = time.monotonic()
+        call.says("what are your hours")  # warm: the container's first turn pays for its clients
         response = call.says("I need to book an appointment")
-        elapsed = time.monotonic() - started
+        budget = handler.get_runtime().ehr_budget.remaining()
     finally:
         reset_runtime()
-    assert elapsed < 2.5, f"the turn took {elapsed:.1f} s"
+    # every wait on the EHR was cut to the turn's budget (the policy alone would allow 2.5 s); on a
+    # slow machine the budget may even be spent before the EHR is asked, which is bounded too
+    assert all(read <= 1.0 and connect <= 1.0 for connect, read in timeouts), timeouts
+    assert budget is None, "the budget stops with the turn"
     assert "scheduling system isn't answering" in heard(response)
     assert response["sessionState"]["sessionAttributes"]["careline_transfer_queue"] == "front_desk"
     assert response_errors(response) == []
