@@ -185,19 +185,25 @@ def _build_parts(
     budget = TurnBudget(time.monotonic)
     ehr = overrides.ehr if overrides.ehr is not None else _ehr(settings, clock, session, budget)
     verifier = None
+    patient_flows = None
     if ehr is not None:
+        from careline.conversation.patient_flows import PatientFlows
         from careline.identity import IdentityVerifier
 
         ledger = overrides.ledger if overrides.ledger is not None else _ledger(settings)
+        subject_keys = _subject_keys(keys, settings, session)
         verifier = IdentityVerifier(
-            ehr,
-            ledger,
-            clock,
-            _subject_keys(keys, settings, session),
-            timezone=ZoneInfo(config.practice.timezone),
+            ehr, ledger, clock, subject_keys, timezone=ZoneInfo(config.practice.timezone)
         )
-    engine = ConversationEngine(config, clock, ehr=ehr, verifier=verifier)
-    service = TurnService(engine, store, keys, messenger, event_bus, clock)
+        patient_flows = PatientFlows(store, subject_keys)
+    engine = ConversationEngine(
+        config,
+        clock,
+        ehr=ehr,
+        verifier=verifier,
+        flows_elsewhere=patient_flows.context_holding if patient_flows is not None else None,
+    )
+    service = TurnService(engine, store, keys, messenger, event_bus, clock, patient_flows)
     return service, config, clock, messenger, event_bus, budget
 
 

@@ -47,11 +47,20 @@ class ContextStore(Protocol):
         context: ConversationContext,
         entries: Sequence[TimelineEntry],
         escalations: Sequence[EscalationRequest] = (),
+        *,
+        patient_key: str | None = None,
     ) -> None:
         """Persist the context, timeline entries and escalations of one turn in one write.
 
+        `patient_key` (a keyed hash of a verified patient's id): the context holds that patient's
+        open flow; the same write records which party holds it, for `party_with_open_flow`.
         Raises `careline.errors.ConcurrentTurnError` if `context.version` moved since load.
         """
+        ...
+
+    def party_with_open_flow(self, patient_key: str) -> str | None:
+        """The party whose context last held an open flow of the patient `patient_key`, if any
+        recently (the record is kept a day); the caller checks that context still holds it."""
         ...
 
     def timeline(self, party_id: str, limit: int | None = None) -> list[TimelineEntry]:

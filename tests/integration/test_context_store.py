@@ -243,3 +243,24 @@ def test_escalation_is_indexed_by_queue_for_the_agent_view(aws, store, keys, clo
     assert [(i["escalation_id"]["S"], i["reason"]["S"], i["urgency"]["S"]) for i in found] == [
         ("esc-0001", "human_requested", "routine")
     ]
+
+
+def test_where_a_patients_open_flow_lives_is_written_with_the_turn_and_kept_a_day(store, keys, clock, aws):
+    party = keys.party_for_phone(PHONE)
+    patient_key = "ab" * 32  # a keyed hash of the patient id, as PatientFlows makes it
+    context = ConversationContext(party_id=party, phone=PHONE, active_flow="appointments")
+    assert store.party_with_open_flow(patient_key) is None
+
+    store.save_turn(context, _turn(clock), patient_key=patient_key)
+    assert store.party_with_open_flow(patient_key) == party
+    keys_written = {item["pk"]["S"] for item in _scan(aws.table_name)}
+    assert f"PATIENT#{patient_key}" in keys_written
+
+    clock.advance(hours=25)
+    assert store.party_with_open_flow(patient_key) is None, "past its day, as if TTL had removed it"
+
+
+def test_a_turn_without_a_patient_key_writes_no_record_of_one(store, keys, clock, aws):
+    party = keys.party_for_phone(PHONE)
+    store.save_turn(ConversationContext(party_id=party, phone=PHONE), _turn(clock))
+    assert not any(item["pk"]["S"].startswith("PATIENT#") for item in _scan(aws.table_name))

@@ -60,6 +60,7 @@ class InMemoryContextStore:
     conflicts: int = 0
     loads: int = 0
     saves: int = 0
+    open_flows: dict[str, str] = field(default_factory=dict)
 
     def load(self, party_id: str) -> ConversationContext | None:
         self.loads += 1
@@ -71,6 +72,8 @@ class InMemoryContextStore:
         context: ConversationContext,
         entries: Sequence[TimelineEntry],
         escalations: Sequence[EscalationRequest] = (),
+        *,
+        patient_key: str | None = None,
     ) -> None:
         if self.conflicts > 0:
             self.conflicts -= 1
@@ -82,6 +85,11 @@ class InMemoryContextStore:
         self.contexts[context.party_id] = replace(copy.deepcopy(context), version=context.version + 1)
         self.timelines.setdefault(context.party_id, []).extend(entries)
         self.escalations.setdefault(context.party_id, []).extend(escalations)
+        if patient_key is not None:
+            self.open_flows[patient_key] = context.party_id
+
+    def party_with_open_flow(self, patient_key: str) -> str | None:
+        return self.open_flows.get(patient_key)
 
     def timeline(self, party_id: str, limit: int | None = None) -> list[TimelineEntry]:
         entries = self.timelines.get(party_id, [])

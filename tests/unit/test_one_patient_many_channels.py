@@ -7,7 +7,7 @@ verified; "text me the options" carries a call's offers into the SMS thread, whe
 from __future__ import annotations
 
 import itertools
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from careline.config import PracticeConfig
@@ -19,10 +19,22 @@ from careline.conversation.model import (
     TimelineKind,
     TurnResult,
 )
-from careline.ehr.model import AppointmentStatus
+from careline.conversation.patient_flows import PatientFlows
+from careline.conversation.service import TurnService
+from careline.ehr.model import AppointmentStatus, PatientRecord
 from careline.identity import IdentityVerifier, InMemoryVerificationLedger
 
-from tests.unit.fakes import PORTLAND, FakeSubjectKeys, FixedClock, InMemoryEhr
+from tests.unit.fakes import (
+    PORTLAND,
+    FakePartyKeys,
+    FakeSubjectKeys,
+    FixedClock,
+    InMemoryContextStore,
+    InMemoryEhr,
+    RecordingEventBus,
+    RecordingMessenger,
+    local,
+)
 from tests.unit.test_appointment_dialogs import (
     CHEN,
     EXISTING,
@@ -114,7 +126,8 @@ def test_a_reschedule_started_by_text_is_offered_back_on_the_call_once_verified(
     first = phone.says("hi, I was texting you about my appointment")
     assert "Welcome back" in first
     assert "date of birth" in first
-    assert "Dec" not in first and "Chen" not in first, "nothing about the visit before verification"
+    assert "Dec" not in first, "nothing about the visit before verification"
+    assert "Chen" not in first
 
     resumed = phone.says("march fourteenth nineteen eighty four")
     assert "I see you were moving your visit on Thursday, December 10 at 11am" in resumed
@@ -219,3 +232,82 @@ def test_each_call_is_its_own_session_and_the_call_start_is_recorded_once(phone:
     phone.call()
     phone.says("hello again")
     assert phone.events().count("call_started") == 2
+
+
+# --- one patient on two numbers: found by who they are, once verified --------------------------------
+
+WORK_NUMBER = "+15035550199"
+
+
+class TwoPhones:
+    """The turn service over in-memory ports, so the store's record of where a patient's open flow
+    lives is written and read the way the real one is."""
+
+    def __init__(self, practice: PracticeConfig, ehr: InMemoryEhr) -> None:
+        self.clock = FixedClock(MONDAY_10AM)
+        self.ehr = ehr
+        self.store = InMemoryContextStore()
+        self.flows = PatientFlows(self.store, FakeSubjectKeys())
+        verifier = IdentityVerifier(
+            ehr, InMemoryVerificationLedger(), self.clock, FakeSubjectKeys(), timezone=PORTLAND
+        )
+        engine = ConversationEngine(
+            practice, self.clock, ehr=ehr, verifier=verifier, flows_elsewhere=self.flows.context_holding
+        )
+        self.messenger = RecordingMessenger()
+        self.service = TurnService(
+            engine, self.store, FakePartyKeys(), self.messenger, RecordingEventBus(), self.clock, self.flows
+        )
+
+    def turn(self, number: str, channel: Channel, text: str, call: str | None = None) -> str:
+        before = len(self.messenger.sent)
+        inbound = InboundMessage(
+            f"m-{next(_ids)}", channel, number, PRACTICE_NUMBER, text, self.clock.now(), session_id=call
+        )
+        self.service.handle(inbound)
+        if channel is Channel.SMS:
+            return "\n".join(body for _, body in self.messenger.sent[before:])
+        return " ".join(r.text for r in self.service.spoken_replies(inbound) or [])
+
+
+def test_a_flow_texted_from_one_number_is_found_when_the_patient_calls_from_another(
+    practice: PracticeConfig,
+) -> None:
+    ehr = InMemoryEhr(
+        patients=[ROSALIND], staff=[CHEN, OKAFOR, REYES], slots=free_slots(), appointments=[EXISTING]
+    )
+    phones = TwoPhones(practice, ehr)
+    phones.turn(PATIENT, Channel.SMS, "I need to reschedule my appointment")
+    phones.turn(PATIENT, Channel.SMS, "3/14/1984")
+    phones.turn(PATIENT, Channel.SMS, "yes")
+    assert "1) Tue Dec 1 9:30am Dr. Chen" in phones.turn(PATIENT, Channel.SMS, "tuesday")
+    assert phones.store.open_flows == {
+        phones.flows.key(ROSALIND.id): FakePartyKeys().party_for_phone(PATIENT)
+    }
+
+    phones.clock.advance(timedelta(hours=1))
+    asked = phones.turn(WORK_NUMBER, Channel.VOICE, "I need to reschedule my appointment", call="c-1")
+    assert "full name and your date of birth" in asked
+    resumed = phones.turn(WORK_NUMBER, Channel.VOICE, "Rosalind Quenby, March 14 1984", call="c-1")
+    assert "I see you were moving your visit on Thursday, December 10 at 11am" in resumed
+    assert "The first is Tuesday, December 1" in phones.turn(WORK_NUMBER, Channel.VOICE, "yes", call="c-1")
+    phones.turn(WORK_NUMBER, Channel.VOICE, "the first one", call="c-1")
+    assert "now booked" in phones.turn(WORK_NUMBER, Channel.VOICE, "yes", call="c-1")
+    booked = [a for a in ehr.appointments if a.status is AppointmentStatus.BOOKED]
+    assert [a.start for a in booked if a.patient_id == ROSALIND.id] == [local(2026, 12, 1, 9, 30)]
+
+
+def test_someone_else_verified_on_another_number_does_not_get_the_patients_flow(
+    practice: PracticeConfig,
+) -> None:
+    other = PatientRecord("pat-ab", "Abel", "Brandt", date(1970, 1, 2), (WORK_NUMBER,))
+    ehr = InMemoryEhr(
+        patients=[ROSALIND, other], staff=[CHEN, OKAFOR, REYES], slots=free_slots(), appointments=[EXISTING]
+    )
+    phones = TwoPhones(practice, ehr)
+    for text in ("I need to reschedule my appointment", "3/14/1984", "yes", "tuesday"):
+        phones.turn(PATIENT, Channel.SMS, text)
+    phones.turn(WORK_NUMBER, Channel.VOICE, "I need to reschedule my appointment", call="c-2")
+    reply = phones.turn(WORK_NUMBER, Channel.VOICE, "01/02/1970", call="c-2")
+    assert "December 10" not in reply
+    assert "moving your visit" not in reply

@@ -14,6 +14,7 @@ The order is the safety contract of the product:
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 from typing import Final
@@ -62,6 +63,7 @@ class ConversationEngine:
         *,
         ehr: Ehr | None = None,
         verifier: IdentityVerifier | None = None,
+        flows_elsewhere: Callable[[str], ConversationContext | None] | None = None,
     ) -> None:
         self._config = config
         self._clock = clock
@@ -69,7 +71,9 @@ class ConversationEngine:
         self._classify = classifier
         # Without both ports the appointment intents keep their honest "not by text yet" offer.
         self._scheduling = (
-            appointments.Scheduling(ehr, verifier) if ehr is not None and verifier is not None else None
+            appointments.Scheduling(ehr, verifier, flows_elsewhere)
+            if ehr is not None and verifier is not None
+            else None
         )
 
     def take_turn(self, inbound: InboundMessage, context: ConversationContext) -> TurnResult:
@@ -102,7 +106,7 @@ class ConversationEngine:
                 text=entry.text,
                 data={**entry.data, "intent": turn.intent},
             )
-        return turn.result()
+        return dataclasses.replace(turn.result(), flow_patient_id=appointments.flow_patient(turn.context))
 
     def _run(self, turn: Turn, last_activity: datetime | None) -> None:
         on_call = turn.inbound.channel is Channel.VOICE

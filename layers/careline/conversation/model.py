@@ -155,3 +155,6 @@ class TurnResult:
     events: list[DomainEvent] = field(default_factory=list)
     # the interpreted intent (or "opt_out", "safety_emergency", ...); not PHI, safe to log
     intent: str | None = None
+    # the verified patient whose flow the context holds open after this turn, if any (the store
+    # records where it lives, under a keyed hash of this id, for a call from another number)
+    flow_patient_id: str | None = None

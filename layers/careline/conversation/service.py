@@ -23,6 +23,7 @@ from careline.conversation.model import (
     TimelineKind,
     TurnResult,
 )
+from careline.conversation.patient_flows import PatientFlows
 from careline.errors import ConcurrentTurnError
 from careline.ports import Clock, ContextStore, EventBus, Messenger, PartyKeys
 
@@ -38,6 +39,7 @@ class TurnService:
         messenger: Messenger,
         events: EventBus,
         clock: Clock,
+        patient_flows: PatientFlows | None = None,
     ) -> None:
         self._engine = engine
         self._store = store
@@ -45,6 +47,7 @@ class TurnService:
         self._messenger = messenger
         self._events = events
         self._clock = clock
+        self._patient_flows = patient_flows
         # The last turn this container decided: its inbound id and spoken replies, so a call's
         # handler gets them without reading back the context it just wrote.
         self._last_spoken: tuple[str, list[OutboundMessage]] | None = None
@@ -119,8 +122,15 @@ class TurnService:
             result.context.last_inbound_id = inbound.message_id
             result.context.pending_delivery = list(result.replies)
             result.context.pending_events = list(result.events)
+            patient_key = (
+                self._patient_flows.key(result.flow_patient_id)
+                if self._patient_flows is not None and result.flow_patient_id is not None
+                else None
+            )
             try:
-                self._store.save_turn(result.context, result.timeline, result.escalations)
+                self._store.save_turn(
+                    result.context, result.timeline, result.escalations, patient_key=patient_key
+                )
             except ConcurrentTurnError:
                 if attempt == 1:
                     raise

@@ -27,6 +27,7 @@ from careline.store.cipher import FieldCipher
 from careline.store.models import (
     CONTEXT_SK,
     ESCALATION_PREFIX,
+    PATIENT_FLOW_SK,
     QUEUE_PREFIX,
     TIMELINE_PREFIX,
     ContextItem,
@@ -35,7 +36,11 @@ from careline.store.models import (
     TimelineItem,
     bind_models,
     party_pk,
+    patient_pk,
 )
+
+# how long the record of where a patient's open flow lives is kept (a flow is resumed within a day)
+PATIENT_FLOW_KEPT = timedelta(days=1)
 
 
 def instant_key(at: datetime) -> str:
@@ -109,6 +114,16 @@ class DynamoContextStore:
             items.reverse()
         return [self._entry_from_item(party_id, item) for item in items]
 
+    def party_with_open_flow(self, patient_key: str) -> str | None:
+        try:
+            key = patient_pk(patient_key)
+            item = self._models.patient_flow.get(key, PATIENT_FLOW_SK, consistent_read=True)
+        except DoesNotExist:
+            return None
+        if item.expires_at is not None and item.expires_at <= self._clock.now():
+            return None  # DynamoDB deletes expired items lazily: an expired one is not there
+        return str(item.party_id)
+
     # -- the one write of a turn -------------------------------------------------------------------
 
     def save_turn(
@@ -116,8 +131,11 @@ class DynamoContextStore:
         context: ConversationContext,
         entries: Sequence[TimelineEntry],
         escalations: Sequence[EscalationRequest] = (),
+        *,
+        patient_key: str | None = None,
     ) -> None:
-        """Write context, timeline entries and escalations in one transaction.
+        """Write context, timeline entries and escalations in one transaction (with `patient_key`,
+        also the record that this party holds that patient's open flow).
 
         The context is written only if its stored version still equals `context.version` (or, for
         a new party, if none is stored); on success `context.version` is advanced by one. Raises
@@ -142,6 +160,17 @@ class DynamoContextStore:
                 for escalation in escalations:
                     esc_item = self._escalation_item(pk, context.party_id, escalation, expires_at)
                     transaction.save(esc_item, condition=self._models.escalation.sk.does_not_exist())
+                if patient_key is not None:
+                    now = self._clock.now()
+                    transaction.save(
+                        self._models.patient_flow(
+                            pk=patient_pk(patient_key),
+                            sk=PATIENT_FLOW_SK,
+                            party_id=context.party_id,
+                            updated_at=now,
+                            expires_at=now + PATIENT_FLOW_KEPT,
+                        )
+                    )
         except TransactWriteError as exc:
             reasons = [r.code if r else None for r in exc.cancellation_reasons]
             if "ConditionalCheckFailed" in reasons:

@@ -29,6 +29,13 @@ QUEUE_PREFIX = "QUEUE#"
 GSI1 = "gsi1"
 
 
+PATIENT_FLOW_SK = "OPEN_FLOW"
+
+
+def patient_pk(patient_key: str) -> str:
+    return f"PATIENT#{patient_key}"
+
+
 def party_pk(party_id: str) -> str:
     return f"{PARTY_PREFIX}{party_id}"
 
@@ -97,13 +104,26 @@ class EscalationItem(Model):
     expires_at = TTLAttribute(null=True)
 
 
+class PatientFlowItem(Model):
+    """Where a verified patient's open flow lives (pk `PATIENT#<keyed hash of the patient id>`, sk
+    `OPEN_FLOW`): the party whose context holds it, so a call from another number finds it once
+    the caller is verified. Holds no PHI; kept a day."""
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default=PATIENT_FLOW_SK)
+    party_id = UnicodeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+
 @dataclass(frozen=True)
 class TableModels:
-    """The three item models, bound to one table name, region and endpoint."""
+    """The item models, bound to one table name, region and endpoint."""
 
     context: type[ContextItem]
     timeline: type[TimelineItem]
     escalation: type[EscalationItem]
+    patient_flow: type[PatientFlowItem]
 
 
 _M = TypeVar("_M", bound=Model)
@@ -120,4 +140,5 @@ def bind_models(table_name: str, region: str | None = None, host: str | None = N
         context=_bound(ContextItem, table_name, region, host),
         timeline=_bound(TimelineItem, table_name, region, host),
         escalation=_bound(EscalationItem, table_name, region, host),
+        patient_flow=_bound(PatientFlowItem, table_name, region, host),
     )

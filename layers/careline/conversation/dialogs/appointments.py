@@ -10,6 +10,7 @@ this turn, and a slot taken in between is apologised for and replaced.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -120,10 +121,12 @@ _TYPE_PHRASES: Final[Mapping[str, tuple[str, ...]]] = {
 
 @dataclass(frozen=True)
 class Scheduling:
-    """The ports the appointment dialogs call: the EHR and identity verification."""
+    """The ports the appointment dialogs call: the EHR and identity verification, and where a
+    verified patient's flow left open on another number is (see `conversation.patient_flows`)."""
 
     ehr: Ehr
     verifier: IdentityVerifier
+    elsewhere: Callable[[str], ConversationContext | None] | None = None
 
 
 Flow = dict[str, Any]
@@ -136,6 +139,13 @@ _Keep = Callable[[FreeSlot], bool]
 def in_flow(context: ConversationContext) -> bool:
     """True while an appointment flow waits for the patient's answer."""
     return context.active_flow == FLOW and STATE_KEY in context.flow_state
+
+
+def flow_patient(context: ConversationContext) -> str | None:
+    """The verified patient whose appointment flow `context` holds open, if any."""
+    if not in_flow(context):
+        return None
+    return gate.verified_in(context)
 
 
 def begin(turn: Turn, ports: Scheduling, intent: str) -> None:
@@ -238,6 +248,8 @@ def _verify_answer(turn: Turn, ports: Scheduling, flow: Flow, interpretation: In
         return
     if flow.pop("resume", False):
         _offer_to_resume(turn, ports, flow, patient)
+        return
+    if _found_elsewhere(turn, ports, flow, patient):
         return
     _verified(turn, ports, flow, patient)
 
@@ -662,6 +674,31 @@ def _offer_to_resume(turn: Turn, ports: Scheduling, flow: Flow, patient: str) ->
     flow["misses"] = 0
     turn.record_event("flow_resume_offered", intent=flow["intent"])
     turn.reply(key, **values)
+
+
+def _found_elsewhere(turn: Turn, ports: Scheduling, flow: Flow, patient: str) -> bool:
+    """Verified as a patient who left the same request open on another number (texted from their
+    cell, now calling from work) within a day: take that flow over and offer to finish it."""
+    if ports.elsewhere is None:
+        return False
+    other = ports.elsewhere(patient)
+    if other is None or other.party_id == turn.context.party_id or not in_flow(other):
+        return False
+    if gate.verified_in(other, any_age=True) != patient:
+        return False
+    if other.last_activity is None or turn.now - other.last_activity > RESUME_WITHIN:
+        return False
+    theirs: Flow = other.flow_state[STATE_KEY]
+    step = theirs.get("resume_step") if theirs.get("step") == "resume" else theirs.get("step")
+    if theirs.get("intent") != flow["intent"] or step in (None, "verify"):
+        return False
+    adopted: Flow = copy.deepcopy(theirs)
+    adopted.pop("resume", None)
+    adopted["resume_step"] = step
+    turn.context.flow_state[STATE_KEY] = adopted
+    turn.record_event("flow_found_on_another_number", intent=flow["intent"])
+    _offer_to_resume(turn, ports, adopted, patient)
+    return True
 
 
 def _resume_step(turn: Turn, ports: Scheduling, flow: Flow, patient: str, interp: Interpretation) -> None:

@@ -12,7 +12,7 @@ from typing import Final
 
 from careline.conversation.dialogs.handoff import WANTED, agent_summary
 from careline.conversation.dialogs.turn import Turn
-from careline.conversation.model import EscalationReason, Queue, Urgency
+from careline.conversation.model import ConversationContext, EscalationReason, Queue, Urgency
 from careline.identity import (
     AlreadyVerified,
     AskDateOfBirth,
@@ -44,6 +44,16 @@ def _keep(turn: Turn, step: VerificationStep) -> None:
     turn.context.flow_state[STATE_KEY] = step.state.to_dict()
     # fraud signals: keyed hashes and counts only, safe to publish
     turn.events.extend(step.events)
+
+
+def verified_in(context: ConversationContext, *, any_age: bool = False) -> str | None:
+    """The patient `context`'s conversation was verified as (however long ago, with `any_age`;
+    else only while the stage still reads verified). Not a check that it is still live: that is
+    `verified_patient`, on the clock."""
+    state = VerificationState.from_dict(context.flow_state.get(STATE_KEY))
+    if state.stage is Stage.VERIFIED or (any_age and state.patient_id is not None):
+        return state.patient_id
+    return None
 
 
 def verified_patient(turn: Turn, verifier: IdentityVerifier) -> str | None:
