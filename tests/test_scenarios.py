@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from careline_local.scenario_model import ScenarioError, load_scenario
-from careline_local.scenarios import VOICE_NOT_AVAILABLE, run_scenarios
+from careline_local.scenarios import run_scenarios
 
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 JOBS = ["expire_ttl"]
@@ -77,19 +77,6 @@ def test_the_cli_exits_1_when_a_scenario_fails_and_0_when_all_pass(tmp_path: Pat
     assert failing.stdout.splitlines()[-1] == "0 passed, 1 failed"
     assert passing.returncode == 0, passing.stderr
     assert passing.stdout.splitlines() == ["PASS Hours on Christmas Day", "1 passed, 0 failed"]
-
-
-def test_a_voice_step_fails_clearly_until_the_voice_channel_exists(tmp_path: Path) -> None:
-    scenario = tmp_path / "voice.yaml"
-    scenario.write_text(
-        HOLIDAY.format(pattern="(?i)closed").replace('say: "are', 'channel: voice\n    say: "are'),
-        encoding="utf-8",
-    )
-
-    lines, failed = _run(scenario)
-
-    assert failed == 1
-    assert f"    happened: {VOICE_NOT_AVAILABLE}" in lines
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,13 @@
-"""`careline chat`: text the local runtime from a terminal, as one phone number.
+"""`careline chat`: text the local runtime from a terminal, as one phone number; or, with
+`--voice`, call it.
 
 Each line typed is sent through the gateway's `POST /api/sms`; the replies print below it.
 Lines starting with `/` are commands: `/advance 2h`, `/clock`, `/job NAME`, `/quit`.
+
+On a call (`--voice`) the call starts with `POST /api/voice/calls` and prints the greeting; each
+line is what the caller says (`POST /api/voice/calls/<id>/say`, a Speech turn), a line starting
+with `#` is keypad input (`#03141984` sends the digits 03141984 as one DTMF turn), and `/hangup`
+hangs up. What Lex would say prints below, then any transfer and any text sent to a phone.
 """
 
 from __future__ import annotations
@@ -12,6 +18,9 @@ import urllib.request
 from typing import Any
 
 HELP = "Type a message and press Enter. Commands: /advance 2h, /clock, /job NAME, /quit"
+VOICE_HELP = (
+    "Say something and press Enter; #03141984 presses keys. Commands: /hangup, /advance 2h, /clock, /job NAME"
+)
 
 
 class GatewayError(RuntimeError):
@@ -89,3 +98,61 @@ def chat(phone: str, url: str) -> int:
             print("  (no reply)")
         for reply in result["replies"]:
             print(f"practice> {reply['text']}")
+
+
+def _print_turn(result: dict[str, Any], phone: str) -> None:
+    """What Lex would say, then texts sent to a phone, then how the call ended."""
+    if not result["spoken"]:
+        print("  (Lex says nothing)")
+    for line in result["spoken"]:
+        print(f"practice> {line}")
+    for message in result.get("sms", []):
+        whose = "your phone" if message["to"] == phone else message["to"]
+        print(f"  text to {whose}: {message['text']}")
+    if result.get("transfer_queue"):
+        print(f"  (transferred to the {result['transfer_queue']} queue; the call leaves Lex)")
+    elif result.get("ended"):
+        print("  (the practice ended the call)")
+
+
+def call(phone: str, url: str) -> int:
+    """`careline chat --voice`: one phone call, in the terminal."""
+    client = GatewayClient(url)
+    try:
+        started = client.call("POST", "/api/voice/calls", {"from": phone})
+    except GatewayError as exc:
+        print(f"careline chat: {exc}")
+        return 1
+    call_id = started["call_id"]
+    after_hours = " (after hours)" if started.get("after_hours") else ""
+    print(f"Calling the practice as {phone} via {url}{after_hours}. {VOICE_HELP}")
+    print(f"practice> {started['greeting']}")
+    while True:
+        try:
+            line = input("caller> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            line = "/hangup"
+        if not line:
+            continue
+        try:
+            if line in {"/hangup", "/quit", "/exit", "/q"}:
+                client.call("POST", f"/api/voice/calls/{call_id}/hangup", {})
+                print("  (you hung up)")
+                return 0
+            if line.startswith("/"):
+                _command(client, line)
+                continue
+            if line.startswith("#"):
+                digits = line[1:].replace(" ", "")
+                result = client.call("POST", f"/api/voice/calls/{call_id}/say", {"dtmf": digits})
+            else:
+                result = client.call("POST", f"/api/voice/calls/{call_id}/say", {"text": line})
+        except GatewayError as exc:
+            print(f"  error: {exc}")
+            if exc.args and str(exc.args[0]).startswith("409"):
+                return 0  # the call has ended
+            continue
+        _print_turn(result, phone)
+        if result["ended"]:
+            return 0

@@ -1,4 +1,4 @@
-"""The `careline` command: `local`, `chat`, `scenario run` and `nlu evaluate`."""
+"""The `careline` command: `local`, `chat` (`--voice` to call), `scenario run` and `nlu evaluate`."""
 
 from __future__ import annotations
 
@@ -33,9 +33,16 @@ def parser() -> argparse.ArgumentParser:
     local.add_argument("--no-fhir", action="store_true", help="do not start the FHIR dev server")
     local.add_argument("--config", type=Path, default=PRACTICE_CONFIG, help="practice configuration YAML")
 
-    chat = commands.add_parser("chat", help="text the local runtime from this terminal")
-    chat.add_argument("--phone", type=_e164, required=True, help="the number to text from (E.164)")
+    chat = commands.add_parser(
+        "chat", help="text (or, with --voice, call) the local runtime from this terminal"
+    )
+    chat.add_argument("--phone", type=_e164, required=True, help="the number to text or call from (E.164)")
     chat.add_argument("--url", default="http://127.0.0.1:8080", help="the local gateway")
+    chat.add_argument(
+        "--voice",
+        action="store_true",
+        help="call instead of texting: type what you say, #digits for keys, /hangup to end",
+    )
 
     scenario = commands.add_parser("scenario", help="conversation scenarios")
     scenario_commands = scenario.add_subparsers(dest="scenario_command", required=True)
@@ -85,9 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"careline local: {exc} (is port {args.port} in use? try --port)", file=sys.stderr)
             return 1
     if args.command == "chat":
-        from careline_local.chat import chat
+        from careline_local.chat import call, chat
 
-        return chat(args.phone, args.url)
+        return call(args.phone, args.url) if args.voice else chat(args.phone, args.url)
     if args.command == "scenario":
         from careline_local.logs import setup_logging
         from careline_local.scenario_model import ScenarioError

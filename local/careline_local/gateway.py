@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from datetime import datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,6 +20,7 @@ from importlib import resources
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+from careline_local.calls import BadHandlerResponse, CallClosed, UnknownCall, VoiceUnavailable
 from careline_local.clock import DurationError, parse_duration, parse_instant
 from careline_local.jobs import UnknownJobError
 from careline_local.scenario_model import E164
@@ -27,6 +30,10 @@ log = logging.getLogger("careline_local.gateway")
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_TEXT_CHARS = 1600  # End User Messaging's limit for one inbound message
+MAX_UTTERANCE_CHARS = 1024  # Lex V2's limit for one input transcript
+# Keypad input: digits and `*`; a trailing `#` is Lex's end-of-input key, not part of the input.
+DTMF = re.compile(r"^[0-9*]{1,64}#?$")
+CALL_ROUTE = re.compile(r"^/api/voice/calls/([0-9a-f-]{36})(?:/(say|hangup))?$")
 STATIC_TYPES = {
     "index.html": "text/html; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
@@ -142,6 +149,14 @@ class GatewayHandler(BaseHTTPRequestHandler):
             self._send_json(ok, {"escalations": [e.to_json() for e in stack.escalations()]})
         elif method == "GET" and path == "/api/demo-patients":
             self._send_json(ok, {"patients": self.demo_patients})
+        elif method == "POST" and path == "/api/voice/calls":
+            self._send_json(ok, self._voice(lambda: self._post_call(self._json_body())))
+        elif (call := CALL_ROUTE.match(path)) is not None and (method, call.group(2)) in {
+            ("GET", None),
+            ("POST", "say"),
+            ("POST", "hangup"),
+        }:
+            self._send_json(ok, self._voice(lambda: self._call_action(method, call.group(1), call.group(2))))
         else:
             raise ApiError(HTTPStatus.NOT_FOUND, f"no route {method} {path}")
         return ok
@@ -159,6 +174,73 @@ class GatewayHandler(BaseHTTPRequestHandler):
             "replies": [m.to_json() for m in outcome.replies_to(sender)],
             "escalations": [e.to_json() for e in outcome.escalations],
         }
+
+    @staticmethod
+    def _voice(action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """Run a call action, turning call errors into API errors (their messages hold ids only)."""
+        try:
+            return action()
+        except UnknownCall as exc:
+            raise ApiError(HTTPStatus.NOT_FOUND, str(exc)) from None
+        except CallClosed as exc:
+            raise ApiError(HTTPStatus.CONFLICT, str(exc)) from None
+        except VoiceUnavailable as exc:
+            raise ApiError(HTTPStatus.SERVICE_UNAVAILABLE, str(exc)) from None
+        except BadHandlerResponse as exc:
+            log.error("a voice function's response was refused: %s", exc)
+            raise ApiError(HTTPStatus.BAD_GATEWAY, str(exc)) from None
+
+    def _post_call(self, body: dict[str, Any]) -> dict[str, Any]:
+        caller = body.get("from")
+        if set(body) - {"from"}:
+            raise ApiError(HTTPStatus.BAD_REQUEST, "a call takes only `from`")
+        if not isinstance(caller, str) or not E164.match(caller):
+            raise ApiError(HTTPStatus.BAD_REQUEST, "`from` must be an E.164 number, like +15035550142")
+        started = self.stack.start_call(caller)
+        log.info("call %s started", started.call_id)
+        return started.to_json()
+
+    def _call_action(self, method: str, call_id: str, action: str | None) -> dict[str, Any]:
+        if action is None:
+            return self.stack.call(call_id).to_json()
+        if action == "hangup":
+            call = self.stack.hang_up(call_id)
+            log.info("call %s hung up", call_id)
+            return call.to_json()
+        body = self._json_body()
+        if set(body) - {"text", "dtmf", "asr_confidence"} or ("text" in body) == ("dtmf" in body):
+            raise ApiError(
+                HTTPStatus.BAD_REQUEST,
+                'give one of {"text": "what the caller says"} or {"dtmf": "03141984"}'
+                ' (and, with text, an optional "asr_confidence" between 0 and 1)',
+            )
+        if "dtmf" in body:
+            digits = body["dtmf"]
+            if "asr_confidence" in body:
+                raise ApiError(HTTPStatus.BAD_REQUEST, "`asr_confidence` belongs to speech, not keypad input")
+            if not isinstance(digits, str) or not DTMF.match(digits):
+                raise ApiError(HTTPStatus.BAD_REQUEST, "`dtmf` is keypad digits 0-9 and *, like 03141984")
+            turn = self.stack.press(call_id, digits.removesuffix("#"))
+        else:
+            text, confidence = body["text"], body.get("asr_confidence")
+            if not isinstance(text, str) or not text.strip():
+                raise ApiError(HTTPStatus.BAD_REQUEST, "`text` must be a non-empty string")
+            if len(text) > MAX_UTTERANCE_CHARS:
+                raise ApiError(
+                    HTTPStatus.BAD_REQUEST, f"`text` is longer than {MAX_UTTERANCE_CHARS} characters"
+                )
+            if confidence is not None and (
+                isinstance(confidence, bool)
+                or not isinstance(confidence, int | float)
+                or not 0 <= confidence <= 1
+            ):
+                raise ApiError(HTTPStatus.BAD_REQUEST, "`asr_confidence` is a number between 0 and 1")
+            turn = self.stack.say(
+                call_id, text.strip(), asr_confidence=None if confidence is None else float(confidence)
+            )
+        if turn.ended:
+            log.info("call %s ended by a %s", call_id, turn.dialog_action)
+        return turn.to_json()
 
     def _post_clock(self, body: dict[str, Any]) -> dict[str, Any]:
         if set(body) - {"advance", "set"} or len(body) != 1:

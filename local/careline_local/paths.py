@@ -8,6 +8,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PRACTICE_CONFIG = REPO_ROOT / "config" / "practice.yaml"
 SMS_HANDLER = REPO_ROOT / "functions" / "sms_inbound" / "handler.py"
+VOICE_TURN_HANDLER = REPO_ROOT / "functions" / "voice_turn" / "handler.py"
+VOICE_CONTACT_HANDLER = REPO_ROOT / "functions" / "voice_contact" / "handler.py"
 
 
 def log_dir() -> Path:

@@ -22,6 +22,33 @@ kept backward compatible; extensions: `description`, lists under `sms_sent` / `e
   on the FHIR server, of any patient, start at `start` (with `practitioner`, when given) and still
   hold their time (any status but cancelled, noshow or entered-in-error). `count: 1` proves a slot
   was booked exactly once, when two patients reached for it.
+
+- phone calls: `channel: voice` on a `say` step (the default is `sms`) makes it what the caller
+  says on a call, as Lex hears it (a Speech turn through the real voice turn function, with an
+  optional `asr_confidence: 0.42`, Lex's transcription confidence, 0 to 1). A `dtmf: "03141984"`
+  step is keypad input (digits and `*`, quoted so YAML keeps leading zeros; Lex's `#` end key is
+  not part of it) and `hangup: true` hangs up; both are voice steps without saying so. A voice
+  step from a patient uses their call in progress, and starts one when there is none (the voice
+  contact function greets the caller; a call ends when the caller hangs up, or when the practice
+  closes it: a goodbye, or a transfer to a queue). `reply` / `not_reply` match what that turn
+  says, as plain text (SSML tags removed); `sms_sent`, `escalation` and the rest work as on SMS,
+  so "text me the options" on a call expects an `sms_sent`. Voice expectations:
+  `greeting: <regex>` (the greeting of the call that step started; failing if it joined a call
+  in progress), `transfer: <queue>` (front_desk, billing, nurse or crisis) or `no_transfer: true`,
+  and `call_ended: true` (or `false`: the call is still open).
+
+      - from: maria
+        channel: voice
+        say: "I'd like to talk to someone"
+        expect:
+          greeting: "(?i)thank you for calling"
+          reply: "(?i)connecting you with our front desk"
+          transfer: front_desk
+          call_ended: true
+      - from: maria
+        dtmf: "03141984"
+      - from: maria
+        hangup: true
 """
 
 from __future__ import annotations
@@ -171,6 +198,10 @@ def _one_or_many(value: Any) -> Any:
 class Expect(_Strict):
     reply: str | None = None
     not_reply: str | None = None
+    greeting: str | None = None
+    transfer: Queue | None = None
+    no_transfer: Literal[True] | None = None
+    call_ended: bool | None = None
     sms_sent: list[SmsSent] = Field(default_factory=list)
     no_sms_sent: list[NoSmsSent] = Field(default_factory=list)
     escalation: list[EscalationFields] = Field(default_factory=list)
@@ -179,7 +210,7 @@ class Expect(_Strict):
     bookings: list[BookingsCheck] = Field(default_factory=list)
     opted_out: list[OptedOutCheck] = Field(default_factory=list)
 
-    _regexes = field_validator("reply", "not_reply")(_regex)
+    _regexes = field_validator("reply", "not_reply", "greeting")(_regex)
 
     @field_validator(
         "sms_sent", "no_sms_sent", "escalation", "appointment", "bookings", "opted_out", mode="before"
@@ -187,6 +218,13 @@ class Expect(_Strict):
     @classmethod
     def _listify(cls, value: Any) -> Any:
         return _one_or_many(value)
+
+    @field_validator("no_transfer", mode="before")
+    @classmethod
+    def _no_transfer(cls, value: Any) -> Any:
+        if value is False:
+            raise ValueError("use `no_transfer: true`; `false` checks nothing")
+        return value
 
     @field_validator("no_escalation", mode="before")
     @classmethod
@@ -206,17 +244,30 @@ class Expect(_Strict):
             or self.no_sms_sent
             or self.escalation
             or self.no_escalation is not None
+            or self.voice_checks()
         )
 
+    def voice_checks(self) -> list[str]:
+        """The call expectations given (they need a voice step before them)."""
+        names = ("greeting", "transfer", "no_transfer", "call_ended")
+        return [name for name in names if getattr(self, name) is not None]
 
-ACTIONS = ("say", "advance", "run_job", "ehr")
+
+ACTIONS = ("say", "dtmf", "hangup", "advance", "run_job", "ehr")
+# Actions of a person (they take `from`); `dtmf` and `hangup` happen on a call.
+PERSON_ACTIONS = ("say", "dtmf", "hangup")
+CALL_ONLY_ACTIONS = ("dtmf", "hangup")
 EHR_STATES = ("down", "up")
+DTMF_DIGITS = re.compile(r"^[0-9*]{1,64}$")
 
 
 class Step(_Strict):
     from_: str | None = Field(default=None, alias="from")
     channel: Literal["sms", "voice"] = "sms"
     say: str | None = None
+    dtmf: str | None = None
+    hangup: Literal[True] | None = None
+    asr_confidence: float | None = Field(default=None, ge=0, le=1)
     advance: str | None = None
     run_job: str | None = None
     ehr: Literal["down", "up"] | None = None
@@ -232,6 +283,28 @@ class Step(_Strict):
             raise ValueError("write `ehr: down` or `ehr: up` (on/off/yes/no read as true/false in YAML)")
         raise ValueError(f"`ehr` is `down` or `up`, not {value!r}")
 
+    @field_validator("dtmf", mode="before")
+    @classmethod
+    def _keypad(cls, value: Any) -> Any:
+        if value is None:
+            return value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            raise ValueError(
+                'quote the keys, like dtmf: "03141984" (YAML reads bare digits as a number,'
+                " dropping leading zeros)"
+            )
+        if not isinstance(value, str) or not DTMF_DIGITS.match(value):
+            detail = " (leave out the # end key)" if isinstance(value, str) and "#" in value else ""
+            raise ValueError(f'`dtmf` is keypad keys, digits 0-9 and *, like "03141984"{detail}')
+        return value
+
+    @field_validator("hangup", mode="before")
+    @classmethod
+    def _hangup(cls, value: Any) -> Any:
+        if value is False:
+            raise ValueError("write `hangup: true`; `false` does nothing")
+        return value
+
     @field_validator("advance")
     @classmethod
     def _duration(cls, value: str | None) -> str | None:
@@ -244,12 +317,19 @@ class Step(_Strict):
         actions = [name for name in ACTIONS if getattr(self, name) is not None]
         if len(actions) > 1:
             raise ValueError(f"a step does one thing; this one has {', '.join(actions)}")
-        if self.say is not None and self.from_ is None:
-            raise ValueError("a `say` step needs `from` (a patient id or an E.164 number)")
-        if self.say is None and self.from_ is not None:
-            raise ValueError("`from` belongs to a `say` step")
+        action = actions[0] if actions else None
+        if action in PERSON_ACTIONS and self.from_ is None:
+            raise ValueError(f"a `{action}` step needs `from` (a patient id or an E.164 number)")
+        if action not in PERSON_ACTIONS and self.from_ is not None:
+            raise ValueError("`from` belongs to a `say` step (or a call's `dtmf` or `hangup`)")
+        if "channel" in self.model_fields_set and action not in PERSON_ACTIONS:
+            raise ValueError("`channel` belongs to a `say` step")
+        if action in CALL_ONLY_ACTIONS and self.channel != "voice" and "channel" in self.model_fields_set:
+            raise ValueError(f"`{action}` happens on a call: drop `channel: sms` (it is a voice step)")
+        if self.asr_confidence is not None and not (action == "say" and self.channel == "voice"):
+            raise ValueError("`asr_confidence` belongs to a `say` step with `channel: voice`")
         if not actions and self.expect is None:
-            raise ValueError("an empty step: give say, advance, run_job, ehr or expect")
+            raise ValueError("an empty step: give say, dtmf, hangup, advance, run_job, ehr or expect")
         return self
 
     @property
@@ -259,11 +339,24 @@ class Step(_Strict):
                 return name
         return None
 
+    @property
+    def on_call(self) -> bool:
+        """True for a step on a phone call: a voice `say`, a `dtmf` or a `hangup`."""
+        return (
+            self.dtmf is not None
+            or self.hangup is not None
+            or (self.say is not None and self.channel == "voice")
+        )
+
     def describe(self) -> str:
         """The step as written, one line (no expectation)."""
         if self.say is not None:
             channel = f" ({self.channel})" if self.channel != "sms" else ""
             return f"from {self.from_}{channel}: say {self.say!r}"
+        if self.dtmf is not None:
+            return f"from {self.from_} (voice): dtmf {self.dtmf!r}"
+        if self.hangup is not None:
+            return f"from {self.from_} (voice): hang up"
         if self.advance is not None:
             return f"advance {self.advance}"
         if self.run_job is not None:
@@ -333,9 +426,18 @@ def _cross_reference_errors(scenario: Scenario, known_jobs: Iterable[str]) -> It
 
     previous_action: Step | None = None
     ehr_down_since: int | None = None  # the EHR starts up
+    calling: set[str] = set()  # who may be on a call (a call can also end by the practice closing it)
     for i, step in enumerate(scenario.steps):
         where = f"steps.{i}"
         yield from person(f"{where}.from", step.from_)
+        if step.from_ is not None and step.on_call:
+            caller = scenario.phone_of(step.from_)
+            if step.hangup is not None:
+                if caller not in calling:
+                    yield f"{where}.hangup: {step.from_} is not on a call (a voice step starts one)"
+                calling.discard(caller)
+            else:
+                calling.add(caller)
         if step.run_job is not None and step.run_job not in jobs:
             yield f"{where}.run_job: unknown job {step.run_job!r} (jobs: {', '.join(sorted(jobs))})"
         if step.ehr == "down":
@@ -355,9 +457,23 @@ def _cross_reference_errors(scenario: Scenario, known_jobs: Iterable[str]) -> It
         if expect.looks_at_action() and previous_action is None:
             yield f"{where}.expect: nothing happened before this step to check"
         if (expect.reply is not None or expect.not_reply is not None) and (
-            previous_action is None or previous_action.say is None
+            previous_action is None or (previous_action.say is None and previous_action.dtmf is None)
         ):
-            yield f"{where}.expect: reply/not_reply check a `say` step's replies"
+            yield f"{where}.expect: reply/not_reply check a `say` step's replies (or a call's `dtmf` step's)"
+        voice_checks = expect.voice_checks()
+        if voice_checks and previous_action is not None and not previous_action.on_call:
+            yield (
+                f"{where}.expect: {', '.join(voice_checks)} check a call: a `say` step with `channel: voice`,"
+                " or a `dtmf` or `hangup` step"
+            )
+        elif previous_action is not None and previous_action.hangup is not None:
+            said = [
+                name for name in ("greeting", "transfer", "no_transfer") if getattr(expect, name) is not None
+            ]
+            if said:
+                yield f"{where}.expect: {', '.join(said)} check a turn of a call; a hang-up has none"
+        if expect.transfer is not None and expect.no_transfer is not None:
+            yield f"{where}.expect: `transfer` and `no_transfer` contradict each other"
         for j, sent in enumerate(expect.sms_sent):
             yield from person(f"{where}.expect.sms_sent.{j}.to", sent.to)
         for j, none_sent in enumerate(expect.no_sms_sent):

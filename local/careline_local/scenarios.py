@@ -6,6 +6,9 @@ server reset and seeded with the scenario's practitioners, slots and patients. S
 a scenario stops at its first failing step, since later steps would run from the wrong state.
 An `ehr: down` step makes the EHR unreachable for the steps after it (a refused connection, as in a
 real outage; see `LocalStack.ehr_down`) until an `ehr: up` step or the end of the scenario.
+A voice step (`channel: voice`, `dtmf`, `hangup`) is a turn of the patient's call in progress, or
+starts a call first (the voice contact function's greeting) when they are on none; calls are the
+stack's (`LocalStack.start_call` / `say` / `press` / `hang_up`), running the real voice functions.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 from careline.config import PracticeConfig, load_practice_config
 
 from careline_local.aws import in_process_aws, scan_items
+from careline_local.calls import CallTurn
 from careline_local.clock import LocalClock, parse_duration
 from careline_local.fhir import (
     FhirClient,
@@ -42,7 +46,6 @@ from careline_local.scenario_model import (
 )
 from careline_local.stack import LocalStack, Outcome
 
-VOICE_NOT_AVAILABLE = "voice channel not available yet"
 # appointment statuses that no longer hold their time (FHIR R4 AppointmentStatus)
 RELEASED_STATUSES = frozenset({"cancelled", "noshow", "entered-in-error"})
 
@@ -171,6 +174,9 @@ class ScenarioRun:
         self.fhir = fhir
         self.last_action: Step | None = None
         self.last_outcome = Outcome(sent=[], escalations=[])
+        self.last_turn: CallTurn | None = None  # the last voice step's turn (None for a hang-up)
+        self.last_greeting: str | None = None  # the greeting, when the last step started a call
+        self.last_call_id: str | None = None  # the call the last voice step was on
 
     def run(self) -> list[StepFailure]:
         for index, step in enumerate(self.scenario.steps):
@@ -223,9 +229,10 @@ class ScenarioRun:
             return  # an expect-only step looks at the previous action's outcome
         self.last_action = step
         self.last_outcome = Outcome(sent=[], escalations=[])
-        if step.say is not None:
-            if step.channel == "voice":
-                raise StepFailed(f"a voice turn: {step.say!r}", VOICE_NOT_AVAILABLE)
+        self.last_turn = self.last_greeting = self.last_call_id = None
+        if step.on_call:
+            self._act_on_call(step)
+        elif step.say is not None:
             assert step.from_ is not None  # validated: a `say` step has `from`
             self.last_outcome = self.stack.send_sms(self.scenario.phone_of(step.from_), step.say)
         elif step.advance is not None:
@@ -236,6 +243,37 @@ class ScenarioRun:
             self.stack.ehr_down()
         elif step.ehr == "up":
             self.stack.ehr_up()
+
+    def _act_on_call(self, step: Step) -> None:
+        """A voice step: on the caller's call in progress, or on a new one (not for a hang-up)."""
+        assert step.from_ is not None  # validated: a voice step has `from`
+        caller = self.scenario.phone_of(step.from_)
+        call = self.stack.open_call_from(caller)
+        if step.hangup is not None:
+            if call is None:
+                raise StepFailed(f"a call from {step.from_} to hang up", "they are on no call")
+            self.last_call_id = self.stack.hang_up(call.call_id).call_id
+            return
+        started: Outcome | None = None
+        if call is None:
+            start = self.stack.start_call(caller)
+            self.last_greeting, started, call_id = start.greeting, start.outcome, start.call_id
+        else:
+            call_id = call.call_id
+        self.last_call_id = call_id
+        if step.dtmf is not None:
+            turn = self.stack.press(call_id, step.dtmf)
+        else:
+            assert step.say is not None
+            turn = self.stack.say(call_id, step.say, asr_confidence=step.asr_confidence)
+        self.last_turn = turn
+        if started is None:
+            self.last_outcome = turn.outcome
+        else:
+            self.last_outcome = Outcome(
+                sent=started.sent + turn.outcome.sent,
+                escalations=started.escalations + turn.outcome.escalations,
+            )
 
     # -- expectations ------------------------------------------------------------------------------
 
@@ -256,11 +294,15 @@ class ScenarioRun:
         action = self.last_action
         if action is None or action.from_ is None:
             return []
+        if action.on_call:
+            # what the turn says (the greeting of a call the step started is checked by `greeting`)
+            return list(self.last_turn.spoken) if self.last_turn is not None else []
         sender = self.scenario.phone_of(action.from_)
         return [m.text for m in self.last_outcome.replies_to(sender)]
 
     def check(self, expect: Expect) -> None:
         self._check_reply(expect)
+        self._check_call(expect)
         self._check_sms(expect)
         self._check_escalations(expect)
         self._check_state(expect)
@@ -269,10 +311,49 @@ class ScenarioRun:
         replies = self._replies()
         joined = "\n".join(replies)
         if expect.reply is not None and not re.search(expect.reply, joined):
-            happened = f"replies: {_quote_all(replies)}" if replies else "no reply was sent"
+            if self.last_action is not None and self.last_action.on_call:
+                happened = f"spoken: {_quote_all(replies)}" if replies else "nothing was spoken"
+            else:
+                happened = f"replies: {_quote_all(replies)}" if replies else "no reply was sent"
             raise StepFailed(f"reply matching /{expect.reply}/", happened)
         if expect.not_reply is not None and re.search(expect.not_reply, joined):
             raise StepFailed(f"no reply matching /{expect.not_reply}/", f"replies: {_quote_all(replies)}")
+
+    def _check_call(self, expect: Expect) -> None:
+        turn = self.last_turn
+        if expect.greeting is not None:
+            if self.last_greeting is None:
+                raise StepFailed(
+                    f"a new call greeting matching /{expect.greeting}/",
+                    "this step joined the call already in progress (no greeting)",
+                )
+            if not re.search(expect.greeting, self.last_greeting):
+                raise StepFailed(
+                    f"a greeting matching /{expect.greeting}/", f"greeting: {self.last_greeting!r}"
+                )
+        queue = turn.transfer_queue if turn is not None else None
+        if expect.transfer is not None and queue != expect.transfer:
+            happened = self._call_summary()
+            raise StepFailed(f"a transfer to the {expect.transfer} queue", happened)
+        if expect.no_transfer is not None and queue is not None:
+            raise StepFailed("no transfer", self._call_summary())
+        if expect.call_ended is not None and self.last_call_id is not None:
+            ended = self.stack.call(self.last_call_id).ended
+            if ended != expect.call_ended:
+                wanted = "the call to have ended" if expect.call_ended else "the call to go on"
+                raise StepFailed(wanted, self._call_summary())
+
+    def _call_summary(self) -> str:
+        if self.last_call_id is None:
+            return "no call"
+        call = self.stack.call(self.last_call_id)
+        turn = self.last_turn
+        action = f"Lex {turn.dialog_action}" if turn is not None else "the caller hung up"
+        if call.transfer_queue:
+            return f"{action}: transferred to the {call.transfer_queue} queue"
+        if call.ended:
+            return f"{action}: the call ended ({call.ended_by}), no transfer"
+        return f"{action}: the call goes on, no transfer"
 
     def _check_sms(self, expect: Expect) -> None:
         sent = self.last_outcome.sent

@@ -10,6 +10,12 @@ root's `CARELINE_FHIR_BASE_URL` is pointed at a loopback port that refuses conne
 never listening, so nothing else can take it) and the runtime is rebuilt with the stack's overrides;
 the real `FhirEhr` then fails to connect, retries and gives up. `ehr_up()` restores the URL and
 rebuilds again (a fresh circuit breaker, as after a cold start).
+
+Phone calls (see `careline_local.calls`): `start_call` invokes `functions/voice_contact/handler`
+with a Connect contact-flow event, `say` / `press` invoke `functions/voice_turn/handler` with a Lex
+V2 code-hook event (Speech or DTMF) carrying the session attributes the previous turn returned, and
+`hang_up` ends the call as a caller putting the phone down does (no function runs). The voice
+functions are loaded on the first call, so a checkout without them still runs SMS.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import os
 import socket
 import sys
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,10 +43,25 @@ from careline.store.verification import HmacSubjectKeys
 from pynamodb.exceptions import DoesNotExist
 
 from careline_local.aws import LocalResources, session
+from careline_local.calls import (
+    ESCALATION_ID_ATTRIBUTE,
+    TRANSFER_QUEUE_ATTRIBUTE,
+    Call,
+    CallClosed,
+    CallStart,
+    CallTurn,
+    UnknownCall,
+    VoiceUnavailable,
+    check_contact_response,
+    check_lex_response,
+    spoken_lines,
+    ssml_to_text,
+)
 from careline_local.clock import LocalClock
 from careline_local.jobs import JobReport, get_job, job_names
-from careline_local.paths import SMS_HANDLER
+from careline_local.paths import SMS_HANDLER, VOICE_CONTACT_HANDLER, VOICE_TURN_HANDLER
 from careline_local.sms_events import inbound_sms_event
+from careline_local.voice_events import InputMode, contact_flow_event, instance_arn_of, lex_event
 
 T = TypeVar("T")
 
@@ -119,27 +141,59 @@ def _refusing_port() -> socket.socket:
     return sock
 
 
-_handler_module: ModuleType | None = None
+_handler_modules: dict[str, ModuleType] = {}
+Handler = Callable[[dict[str, Any], Any], Any]
 
 
-def sms_handler(path: Path = SMS_HANDLER) -> Callable[[dict[str, Any], Any], Any]:
-    """`functions/sms_inbound/handler.handler`, imported once as Lambda would (its folder on the path)."""
-    global _handler_module
-    if _handler_module is None:
+def load_handler(path: Path, module_name: str) -> Handler:
+    """`<function folder>/handler.handler`, imported once as Lambda would (its folder on the path)."""
+    module = _handler_modules.get(module_name)
+    if module is None:
         folder = str(path.parent)
         if folder not in sys.path:
             sys.path.insert(0, folder)
-        spec = importlib.util.spec_from_file_location("careline_sms_inbound_handler", path)
+        spec = importlib.util.spec_from_file_location(module_name, path)
         if spec is None or spec.loader is None:
-            raise ImportError(f"cannot load the SMS handler from {path}")
+            raise ImportError(f"cannot load the handler from {path}")
         module = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = module
         spec.loader.exec_module(module)
-        _handler_module = module
-    handler: Callable[[dict[str, Any], Any], Any] | None = getattr(_handler_module, "handler", None)
+        _handler_modules[module_name] = module
+    handler: Handler | None = getattr(module, "handler", None)
     if handler is None:
         raise ImportError(f"{path} defines no `handler`, the entry point the stack names (handler.handler)")
     return handler
+
+
+def sms_handler(path: Path = SMS_HANDLER) -> Handler:
+    """`functions/sms_inbound/handler.handler`."""
+    return load_handler(path, "careline_sms_inbound_handler")
+
+
+def _voice_handler(path: Path, module_name: str) -> Handler:
+    if not path.is_file():
+        relative = path.relative_to(path.parents[2])
+        raise VoiceUnavailable(f"no voice function in this checkout: {relative} does not exist")
+    return load_handler(path, module_name)
+
+
+def voice_turn_handler(path: Path = VOICE_TURN_HANDLER) -> Handler:
+    """`functions/voice_turn/handler.handler`: the Lex V2 code hook."""
+    return _voice_handler(path, "careline_voice_turn_handler")
+
+
+def voice_contact_handler(path: Path = VOICE_CONTACT_HANDLER) -> Handler:
+    """`functions/voice_contact/handler.handler`: the contact flow's call-start Lambda."""
+    return _voice_handler(path, "careline_voice_contact_handler")
+
+
+def _lambda_context(function: str) -> composition.LocalLambdaContext:
+    name = f"careline-{function}-local"
+    return composition.LocalLambdaContext(
+        function_name=name,
+        invoked_function_arn=f"arn:aws:lambda:us-west-2:123456789012:function:{name}",
+        log_group_name=f"/aws/lambda/{name}",
+    )
 
 
 class LocalStack:
@@ -179,6 +233,7 @@ class LocalStack:
         composition.install_overrides(self._overrides)
         self._outage: _Outage | None = None
         self._handler = sms_handler()
+        self._calls: dict[str, Call] = {}
 
     def close(self) -> None:
         self.ehr_up()
@@ -241,6 +296,113 @@ class LocalStack:
             os.environ[FHIR_BASE_URL_VARIABLE] = outage.previous_url
             outage.refusing.close()
             composition.install_overrides(self._overrides)
+
+    # -- calls -------------------------------------------------------------------------------------
+
+    def start_call(self, from_number: str) -> CallStart:
+        """A call from `from_number` to the practice: the contact flow's call-start function runs
+        and its greeting is what Lex says first."""
+        handler = voice_contact_handler()
+        contact_id = str(uuid.uuid4())
+        event = contact_flow_event(contact_id=contact_id, caller=from_number, dialed=self.practice_number)
+        with self._lock:
+            result, outcome = self._observe(lambda: handler(event, _lambda_context("voice-contact")))
+            greeting_ssml, after_hours = check_contact_response(result)
+            call = Call(
+                call_id=contact_id,
+                caller=from_number,
+                dialed=self.practice_number,
+                instance_arn=instance_arn_of(event),
+                started_at=self._clock.now(),
+                greeting=ssml_to_text(greeting_ssml),
+                after_hours=after_hours,
+            )
+            self._calls[contact_id] = call
+        return CallStart(
+            call_id=contact_id,
+            greeting=call.greeting,
+            greeting_ssml=greeting_ssml,
+            after_hours=after_hours,
+            outcome=outcome,
+        )
+
+    def say(self, call_id: str, text: str, *, asr_confidence: float | None = None) -> CallTurn:
+        """The caller says `text` (a Speech turn; `asr_confidence` is Lex's transcription confidence)."""
+        return self._call_turn(call_id, text, "Speech", asr_confidence=asr_confidence)
+
+    def press(self, call_id: str, digits: str) -> CallTurn:
+        """The caller keys `digits` on the phone's keypad (one DTMF turn)."""
+        return self._call_turn(call_id, digits, "DTMF")
+
+    def hang_up(self, call_id: str) -> Call:
+        """The caller hangs up; the call takes no more turns (hanging up twice is harmless)."""
+        with self._lock:
+            call = self.call(call_id)
+            if not call.ended:
+                call.ended_by = "hangup"
+            return call
+
+    def call(self, call_id: str) -> Call:
+        with self._lock:
+            call = self._calls.get(call_id)
+            if call is None:
+                raise UnknownCall(f"no call {call_id!r}")
+            return call
+
+    def open_call_from(self, number: str) -> Call | None:
+        """The call `number` is on now, if any (the latest one that has not ended)."""
+        with self._lock:
+            open_calls = [c for c in self._calls.values() if c.caller == number and not c.ended]
+        return open_calls[-1] if open_calls else None
+
+    def _call_turn(
+        self, call_id: str, text: str, mode: InputMode, *, asr_confidence: float | None = None
+    ) -> CallTurn:
+        handler = voice_turn_handler()
+        with self._lock:
+            call = self.call(call_id)
+            if call.ended:
+                how = {
+                    "hangup": "the caller hung up",
+                    "transfer": f"it was transferred to the {call.transfer_queue} queue",
+                    "close": "Lex closed the conversation and the flow disconnected",
+                }[call.ended_by or "close"]
+                raise CallClosed(f"call {call_id} has ended ({how}); start a new call")
+            event = lex_event(
+                contact_id=call.call_id,
+                caller=call.caller,
+                dialed=call.dialed,
+                text=text,
+                mode=mode,
+                session_attributes=call.session_attributes,
+                previous_state=call.last_state,
+                asr_confidence=asr_confidence,
+                instance_arn=call.instance_arn,
+            )
+            raw, outcome = self._observe(lambda: handler(event, _lambda_context("voice-turn")))
+            response = check_lex_response(raw)
+            state = response["sessionState"]
+            # Lex keeps the session attributes the response returns for the rest of the session.
+            call.session_attributes = dict(state.get("sessionAttributes") or {})
+            call.last_state = state
+            call.turns += 1
+            action = str(state["dialogAction"]["type"])
+            if action == "Close":
+                queue = call.session_attributes.get(TRANSFER_QUEUE_ATTRIBUTE) or None
+                call.transfer_queue = queue
+                call.escalation_id = call.session_attributes.get(ESCALATION_ID_ATTRIBUTE) or None
+                call.ended_by = "transfer" if queue else "close"
+        return CallTurn(
+            call_id=call_id,
+            mode=mode,
+            spoken=spoken_lines(response),
+            lex_response=response,
+            dialog_action=action,
+            ended=call.ended,
+            transfer_queue=call.transfer_queue,
+            escalation_id=call.escalation_id,
+            outcome=outcome,
+        )
 
     def _observe(self, action: Callable[[], T]) -> tuple[T, Outcome]:
         with self._lock:

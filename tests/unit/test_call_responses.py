@@ -183,7 +183,8 @@ def test_the_call_start_event_gives_the_contact_and_both_numbers() -> None:
     assert start.contact_id == "9d2b7c41-3e6a-4f58-b1c2-6a8e0f4d2c97"
     assert start.caller_number == "+15035550188"
     assert start.dialed_number == "+15035550100"
-    assert start.instance_arn is not None and start.instance_arn.startswith("arn:aws:connect:")
+    assert start.instance_arn is not None
+    assert start.instance_arn.startswith("arn:aws:connect:")
 
 
 def test_a_withheld_number_is_no_number_not_a_malformed_event() -> None:

@@ -1,4 +1,5 @@
-// The patient phone: text the practice as any number and watch the replies arrive.
+// The patient phone: text the practice as any number and watch the replies arrive, or call it:
+// say something (as Lex would hear it) or press keys, and read what Lex would say back.
 // Plain JS against the gateway's JSON API; every piece of data is inserted as text, never as HTML.
 "use strict";
 
@@ -6,6 +7,9 @@ const E164 = /^\+[1-9]\d{7,14}$/;
 const threads = new Map(); // number -> [{who, text, at}]
 const seenOutbound = new Set(); // outbox ids already shown
 let practiceTimezone = undefined;
+let call = null; // the call in progress: {id, number}
+const callLog = []; // [{who: "caller" | "practice" | "note", text, keys?}]
+let keys = ""; // keypad digits not sent yet
 
 const $ = (id) => document.getElementById(id);
 const phoneInput = $("phone-number");
@@ -168,6 +172,159 @@ async function refreshEscalations() {
   }
 }
 
+// -- call mode ----------------------------------------------------------------------------------
+
+function renderCall() {
+  const list = $("call-log");
+  list.replaceChildren();
+  if (callLog.length === 0) {
+    const note = document.createElement("li");
+    note.className = "msg note";
+    note.textContent = "Press Call to phone the practice.";
+    list.append(note);
+  }
+  for (const entry of callLog) {
+    const item = document.createElement("li");
+    if (entry.who === "note") {
+      item.className = "msg note";
+      item.dataset.testid = "call-note";
+      item.textContent = entry.text;
+      list.append(item);
+      continue;
+    }
+    const practice = entry.who === "practice";
+    item.className = `msg ${practice ? "practice" : "patient"}${entry.keys ? " caller-keys" : ""}`;
+    item.dataset.testid = practice ? "spoken" : "said";
+    const label = document.createElement("span");
+    label.className = "visually-hidden";
+    label.textContent = practice ? "Practice says: " : entry.keys ? "You press: " : "You say: ";
+    const text = document.createElement("span");
+    text.className = "text";
+    text.textContent = entry.text;
+    item.append(label, text);
+    list.append(item);
+  }
+  list.scrollTop = list.scrollHeight;
+  const onCall = call !== null;
+  const button = $("call-button");
+  button.textContent = onCall ? "Hang up" : "Call";
+  button.classList.toggle("on-call", onCall);
+  for (const control of [$("say-text"), $("say-button"), ...document.querySelectorAll("#keypad button")]) {
+    control.disabled = !onCall;
+  }
+  $("dtmf-digits").textContent = keys;
+  $("dtmf-send").disabled = !onCall || keys === "";
+  $("dtmf-clear").disabled = !onCall || keys === "";
+}
+
+function setCallState(text, isError = false) {
+  const line = $("call-state");
+  line.textContent = text;
+  line.classList.toggle("error", isError);
+}
+
+function endCall(note) {
+  call = null;
+  keys = "";
+  callLog.push({ who: "note", text: note });
+  setCallState(`Not on a call. ${note}`);
+  renderCall();
+}
+
+// Texts and escalations a call turn caused appear in the thread and the table at once.
+function afterCallAction(result) {
+  if (result.sms && result.sms.length) {
+    addOutbound(result.sms);
+    renderThread();
+  }
+  refreshEscalations().catch(() => {});
+}
+
+async function toggleCall() {
+  const button = $("call-button");
+  button.disabled = true;
+  try {
+    if (call) {
+      await api(`/api/voice/calls/${call.id}/hangup`, { method: "POST", body: "{}" });
+      endCall("You hung up.");
+      return;
+    }
+    const number = phoneInput.value.trim();
+    if (!E164.test(number)) {
+      setCallState("Enter the number to call from in E.164 form, like +15035550142.", true);
+      phoneInput.focus();
+      return;
+    }
+    setCallState("Calling…");
+    const result = await api("/api/voice/calls", { method: "POST", body: JSON.stringify({ from: number }) });
+    call = { id: result.call_id, number };
+    keys = "";
+    callLog.length = 0;
+    callLog.push({ who: "practice", text: result.greeting });
+    setCallState(`On a call from ${number}${result.after_hours === true ? " (after hours)" : ""}.`);
+    afterCallAction(result);
+    renderCall();
+    $("say-text").focus();
+  } catch (error) {
+    setCallState(`Call: ${error.message}`, true);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function callTurn(body, said) {
+  if (!call) return;
+  const current = call;
+  callLog.push(said);
+  renderCall();
+  setCallState("…");
+  try {
+    const result = await api(`/api/voice/calls/${current.id}/say`, { method: "POST", body: JSON.stringify(body) });
+    for (const line of result.spoken) callLog.push({ who: "practice", text: line });
+    afterCallAction(result);
+    if (result.ended) {
+      endCall(result.transfer_queue ? `Transferred to the ${result.transfer_queue} queue.` : "The practice ended the call.");
+    } else {
+      setCallState(`On a call from ${current.number}.`);
+      renderCall();
+    }
+  } catch (error) {
+    if (/^409\b|has ended/.test(error.message)) {
+      endCall("The call had already ended.");
+    } else {
+      setCallState(`Could not say that: ${error.message}`, true);
+      renderCall();
+    }
+  }
+}
+
+async function sayOnCall(event) {
+  event.preventDefault();
+  const input = $("say-text");
+  const text = input.value.trim();
+  if (!text || !call) return;
+  input.value = "";
+  await callTurn({ text }, { who: "caller", text });
+  if (call) input.focus();
+}
+
+async function sendKeys() {
+  if (!call || keys === "") return;
+  const digits = keys;
+  keys = "";
+  await callTurn({ dtmf: digits }, { who: "caller", text: digits, keys: true });
+}
+
+function pressKey(key) {
+  if (!call) return;
+  if (key === "#") {
+    sendKeys();
+    return;
+  }
+  keys += key;
+  renderCall();
+}
+
 async function start() {
   $("compose").addEventListener("submit", send);
   $("number-form").addEventListener("submit", (event) => event.preventDefault());
@@ -182,6 +339,16 @@ async function start() {
     if (event.target.value) phoneInput.value = event.target.value;
     renderThread();
   });
+  $("call-button").addEventListener("click", toggleCall);
+  $("say-form").addEventListener("submit", sayOnCall);
+  $("dtmf-send").addEventListener("click", sendKeys);
+  $("dtmf-clear").addEventListener("click", () => {
+    keys = "";
+    renderCall();
+  });
+  for (const button of document.querySelectorAll("#keypad [data-key]")) {
+    button.addEventListener("click", () => pressKey(button.dataset.key));
+  }
   for (const button of document.querySelectorAll("[data-advance]")) {
     button.addEventListener("click", () => advanceClock(button.dataset.advance));
   }
@@ -202,6 +369,7 @@ async function start() {
     $("jobs").append(button);
   }
   renderThread();
+  renderCall();
   await Promise.all([refreshOutbound(), refreshEscalations()]);
   // Jobs and other tabs can send messages too; a light poll keeps the page current.
   setInterval(() => {

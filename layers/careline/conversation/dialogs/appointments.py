@@ -769,7 +769,10 @@ def _status(turn: Turn, ports: Scheduling, patient: str) -> None:
     _practitioners(ports, flow)
     lines = [_line(turn, flow, _as_slot(a)) for a in upcoming[:OFFER_COUNT]]
     _end(turn)
-    turn.reply("status_list", appointments=_join(turn, lines))
+    # spoken, the visits are one sentence: "A; and B" (each line is a phrase, not a sentence)
+    spoken = turn.inbound.channel is Channel.VOICE
+    listed = "; and ".join(lines) if spoken else _join(turn, lines)
+    turn.reply("status_list", appointments=listed)
     _write_back(turn, ports, patient, f"Asked {_by(turn)} for upcoming visits; told of {len(lines)}.")
 
 
@@ -948,8 +951,10 @@ def _provider_name(flow: Flow, practitioner_id: str) -> str:
 
 
 def _location_name(turn: Turn, location_id: str | None) -> str:
-    names = short_names(turn.config.locations)
-    return names.get(location_id or "", "our office")
+    name = short_names(turn.config.locations).get(location_id or "")
+    if name is None:
+        return "our office"  # a location the practice config does not name
+    return f"our {name} office" if turn.inbound.channel is Channel.VOICE else name
 
 
 def _line(turn: Turn, flow: Flow, slot: FreeSlot, ports: Scheduling | None = None) -> str:
