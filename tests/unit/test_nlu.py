@@ -241,3 +241,135 @@ def test_typos_snap_to_model_words_but_real_words_are_not_respelled() -> None:
     assert classifier.normalize("insurnce apointment") == ["insurance", "appointment"]
     # close to "billing" and "anything", yet other words: a typo rarely changes the first letter
     assert classifier.normalize("killing wanting") == ["killing", "wanting"]
+
+
+# Phone calls: speech recognition (ASR) splits words and writes homophones that texting does not.
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("yeah hi i need to make an a point meant for next week", "appointment_book"),
+        ("i'd like to book an up pointment with doctor chen", "appointment_book"),
+        ("i need to can sel my visit on friday", "appointment_cancel"),
+        ("i want to can sell my appointment for tomorrow", "appointment_cancel"),
+        ("can i ree schedule my appointment", "appointment_reschedule"),
+        ("can i re schedule to the after noon", "appointment_reschedule"),
+        ("i need to con firm my appointment for thursday", "appointment_confirm"),
+        ("i need a re fill on my in haler", "refill_request"),
+        ("can you re new my pre scription", "refill_request"),
+        ("let me speak with a re presentative", "speak_to_human"),
+        ("i want to speak to a real purse in", "speak_to_human"),
+        ("put me through to the recep shun ist", "speak_to_human"),
+        ("can you trans fer me to the front desk", "speak_to_human"),
+        ("do you accept medic aid", "insurance_question"),
+        ("is my in surance accepted", "insurance_question"),
+        ("i've had a head ache for two days", "clinical_question"),
+    ],
+)
+def test_words_speech_recognition_split_or_misheard_are_understood(text: str, intent: str) -> None:
+    assert classify(text).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "entities"),
+    [
+        ("what are your office ours", {"topic": "hours", "period": "today"}),
+        ("our you open on satur day", {"topic": "hours", "period": "day", "weekday": "saturday"}),
+        ("what time do you clothes today", {"topic": "hours", "period": "today", "days_ahead": "0"}),
+        ("wear is your office", {"topic": "address"}),
+        ("wear can i park", {"topic": "parking"}),
+    ],
+)
+def test_practice_questions_through_speech_recognition(text: str, entities: dict[str, str]) -> None:
+    result = classify(text)
+    assert (result.intent, result.entities) == ("practice_info", entities)
+
+
+@pytest.mark.parametrize(
+    ("heard", "words"),
+    [
+        ("re skedule my up pointment", "reschedule my appointment"),
+        ("i need a re newel", "i need a renewal"),
+        # where two joins overlap, the one that explains more letters wins: not "there schedule"
+        ("the re schedule", "the reschedule"),
+        ("bill ing", "billing"),
+    ],
+)
+def test_split_words_are_joined_back(heard: str, words: str) -> None:
+    assert default_classifier().normalize(heard) == words.split()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # real words side by side stay apart, though joined they would spell a model word
+        "is a point of care test available",
+        "can i get a check up",
+        "is there a co pay",
+        "hello is any one there",
+        "where can i sell my car",
+        # one of them unknown, but too short a word to tell: "miles", "meyer", "throat", "needs"
+        "my mole is itchy",
+        "my ear hurts",
+        "my son got into the rat poison",
+        "they need us to call",
+        # the model's `speech.keep_apart`: a title and "voice" are not pieces of "forms", "invoice"
+        "i need an appointment for ms jones",
+        "i left it in voice mail",
+        # "ours" and "wear" are rewritten only where they cannot mean themselves
+        "that charge is not ours",
+        "what should i wear to my physical",
+        "our insurance is aetna",
+    ],
+)
+def test_typed_words_are_not_joined_or_reheard(text: str) -> None:
+    classifier = default_classifier()
+    tokens = text.lower().replace("'", "").split()
+    assert classifier._rejoin(classifier._rehear(tokens)) == tokens
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("is a point of care test available", "appointment_book"),
+        ("where can i sell my car", "out_of_scope"),
+        ("that charge is not ours", "billing_question"),
+        ("i need an appointment for ms jones", "appointment_book"),
+    ],
+)
+def test_typed_messages_keep_their_meaning(text: str, intent: str) -> None:
+    assert classify(text).intent == intent
+
+
+def test_a_point_of_care_is_not_an_appointment() -> None:
+    text = "is a point of care test available"
+    assert default_classifier().normalize(text) == text.split()
+
+
+def test_a_caller_saying_calling_is_not_cancelling() -> None:
+    # "calling" is a model word (the negation cue "not calling about"), not a typo of "cancelling"
+    assert "cancelling" not in default_classifier().normalize("hi i'm calling about my appointment tomorrow")
+    assert classify("i'm calling about my appointment tomorrow").intent == "appointment_status"
+    assert classify("hi this is maria calling about my son").intent != "appointment_cancel"
+
+
+def test_the_speech_section_is_data_in_the_bot_model() -> None:
+    model = yaml.safe_load(BOT_MODEL_PATH.read_text(encoding="utf-8"))
+    assert LocalClassifier(model).normalize("what are your ours") == ["what", "are", "your", "hours"]
+    model["speech"]["heard_as"]["hole on"] = "hold on"
+    assert LocalClassifier(model).normalize("hole on") == ["hold", "on"]
+    del model["speech"]
+    # without it, the split words are still joined; "ours" is left to the typo snap
+    bare = LocalClassifier(model)
+    assert bare.normalize("what are your ours") == ["what", "are", "your", "our"]
+    assert bare.normalize("a point meant") == ["appointment"]
+
+
+def test_joining_split_words_is_deterministic_and_fast() -> None:
+    text = "yeah um so i need to re skedule my a point meant with doctor ramirez cuz my son is sick"
+    first = classify(text)
+    start = time.perf_counter()
+    for _ in range(100):
+        assert classify(text) == first
+    assert (time.perf_counter() - start) / 100 < 0.01

@@ -3,8 +3,11 @@
 Runs inside Lambda with no network and no model download: the bot model is read once (lazily, on
 first use) and each message is scored by (a) the intent keywords it contains and (b) its nearest
 sample utterance (TF-IDF cosine over words and word pairs). SMS shorthand and misspellings are
-rewritten first, and unknown words are matched to the closest word the model knows. Words a
-patient negates ("I don't need a refill, I need to reschedule") count for nothing.
+rewritten first, and unknown words are matched to the closest word the model knows. Phone calls
+arrive as speech recognition (ASR) text, which splits words ("a point meant") and writes
+homophones ("what are your ours"): split words are joined back and known mishearings rewritten
+before that. Words a patient negates ("I don't need a refill, I need to reschedule") count for
+nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
-from difflib import get_close_matches
+from difflib import SequenceMatcher, get_close_matches
 from functools import cache
 from itertools import pairwise
 from pathlib import Path
@@ -53,6 +56,14 @@ _SMALLTALK_YIELD: Final = 0.6
 _SUPPORTING_HITS: Final = 0.25
 # A negated phrase reaches this many words at most, and stops early at a clause boundary.
 _NEGATION_REACH: Final = 4
+# Speech recognition splits one word into at most this many ("a point meant"), and a word it
+# splits is at least this long: shorter words ("to", "care") are left as they are.
+_MAX_SPLIT: Final = 3
+_MIN_JOINED: Final = 5
+# A joined string becomes a model word when it is spelled almost the same (this close, by
+# difflib's ratio), or sounds the same (`_sound`) and is spelled at least this much alike.
+_JOIN_SPELLING_CUTOFF: Final = 0.88
+_JOIN_SOUND_CUTOFF: Final = 0.6
 
 
 @dataclass(frozen=True)
@@ -77,6 +88,48 @@ class Interpretation:
 def _tokens(text: str) -> list[str]:
     lowered = text.lower().replace("'", "").replace("\u2019", "")
     return re.sub(r"[^a-z0-9]+", " ", lowered).split()
+
+
+# How a word sounds, roughly: spellings of one sound made one letter ("sch" "sk", "ph" "f", a soft
+# "c" "s"), a silent final "e" dropped, each run of vowels one "a" and doubled letters single.
+# "a point meant" and "appointment" both sound "apantmant", "purse in" and "person" "parsan",
+# "can sel" and "cancel" "kansal". Deliberately coarse, so it only ever decides between the few
+# model words a joined string is already spelled like.
+_SOUND_RULES: Final = (
+    (re.compile(r"^(?:kn|gn|pn|ps|wr)"), lambda m: m.group()[1]),
+    (re.compile(r"^wh"), lambda m: "w"),
+    (re.compile(r"(?<=[^aeiouy])e$"), lambda m: ""),
+    (re.compile(r"tch"), lambda m: "ch"),
+    (re.compile(r"sch"), lambda m: "sk"),
+    (re.compile(r"ph"), lambda m: "f"),
+    (re.compile(r"ck|q"), lambda m: "k"),
+    (re.compile(r"dg"), lambda m: "j"),
+    (re.compile(r"(?<=.)[tsc]i(?=[aou])"), lambda m: "X"),
+    (re.compile(r"sh|ch"), lambda m: "X"),
+    (re.compile(r"th"), lambda m: "0"),
+    (re.compile(r"c(?=[eiy])"), lambda m: "s"),
+    (re.compile(r"c"), lambda m: "k"),
+    (re.compile(r"x"), lambda m: "ks"),
+    (re.compile(r"z"), lambda m: "s"),
+    (re.compile(r"(?<=.)[hw](?![aeiouy])"), lambda m: ""),
+    (re.compile(r"(?<=.)y|[aeiou]"), lambda m: "a"),
+    (re.compile(r"(.)\1+"), lambda m: m.group(1)),
+)
+# A sound match needs this many consonants: "my ear" and "meyer", "mole is" and "miles" sound
+# alike too, but too short a word to tell a split word from two words.
+_MIN_SOUND_CONSONANTS: Final = 4
+
+
+def _sound(word: str) -> str:
+    """A rough phonetic key for `word` (lower-case letters), see `_SOUND_RULES`."""
+    key = word
+    for pattern, replace in _SOUND_RULES:
+        key = pattern.sub(replace, key)
+    return key
+
+
+def _spelling(a: str, b: str) -> float:
+    return SequenceMatcher(None, a, b).ratio()
 
 
 # Punctuation that ends a clause: a negation never reaches past it ("not a refill, I need ...").
@@ -196,6 +249,19 @@ class LocalClassifier:
             for phrase in words:
                 self._vocab.update(_tokens(str(phrase)))
         self._vocab.update(w for words in self._shorthand.values() for w in words)
+        # the negation's words are model words too: "calling" (of "not calling about") is not a
+        # typo of "cancelling", and "i'm calling about my appointment" is no cancellation
+        negation = model.get("negation") or {}
+        for phrase in [*negation.get("cues", []), *negation.get("stops", [])]:
+            self._vocab.update(_tokens(str(phrase)))
+        speech = model.get("speech") or {}
+        self._heard_as: dict[tuple[str, ...], list[str]] = {
+            tuple(_tokens(str(k))): _tokens(str(v)) for k, v in (speech.get("heard_as") or {}).items()
+        }
+        self._heard_as.pop((), None)
+        self._longest_heard = max((len(k) for k in self._heard_as), default=0)
+        self._vocab.update(w for words in self._heard_as.values() for w in words)
+        self._keep_apart = frozenset(str(word).lower() for word in speech.get("keep_apart") or [])
         # day words stay themselves: "sept" must not snap to "set", nor "days" to "day" (which
         # would make "open on labor day" a question about the whole week)
         day_words = [*(model.get("week_words") or []), *(model.get("relative_days") or {})]
@@ -204,7 +270,13 @@ class LocalClassifier:
         self._vocab_by_initial: dict[str, list[str]] = {}
         for word in sorted(self._vocab):
             self._vocab_by_initial.setdefault(word[0], []).append(word)
-        negation = model.get("negation") or {}
+        # what a split word may be joined back into: a model word, long enough to be split
+        self._join_by_initial: dict[str, list[str]] = {}
+        self._join_by_sound: dict[str, list[str]] = {}
+        for word in sorted(self._vocab):
+            if len(word) >= _MIN_JOINED and word.isalpha():
+                self._join_by_initial.setdefault(word[0], []).append(word)
+                self._join_by_sound.setdefault(_sound(word), []).append(word)
         self._negation_cues = tuple(
             tuple(_tokens(str(cue))) for cue in negation.get("cues", []) if _tokens(str(cue))
         )
@@ -257,9 +329,13 @@ class LocalClassifier:
         self._month_names = sorted(name for name in self._months if len(name) >= 5)
 
     def normalize(self, text: str) -> list[str]:
-        """Lower-case words with shorthand expanded and unknown words snapped to the model's vocabulary."""
+        """Lower-case words with shorthand expanded and unknown words snapped to the model's vocabulary.
+
+        Speech recognition text is mended first: known mishearings rewritten (`_rehear`), and words
+        it split joined back (`_rejoin`).
+        """
         out: list[str] = []
-        for token in _tokens(text):
+        for token in self._rejoin(self._rehear(_tokens(text))):
             if token in self._shorthand:
                 out.extend(self._shorthand[token])
             elif token in self._vocab or len(token) < 4 or token.isdigit():
@@ -267,6 +343,105 @@ class LocalClassifier:
             else:
                 out.append(self._snap(token))
         return out
+
+    def _rehear(self, tokens: list[str]) -> list[str]:
+        """`tokens` with the model's `speech.heard_as` phrases rewritten, the longest phrase first."""
+        if not self._heard_as:
+            return tokens
+        out: list[str] = []
+        i = 0
+        while i < len(tokens):
+            for n in range(min(self._longest_heard, len(tokens) - i), 0, -1):
+                heard = self._heard_as.get(tuple(tokens[i : i + n]))
+                if heard is not None:
+                    out.extend(heard)
+                    i += n
+                    break
+            else:
+                out.append(tokens[i])
+                i += 1
+        return out
+
+    def _fragment(self, token: str) -> bool:
+        """`token` may be a piece of a word speech recognition split: a word the model does not know."""
+        return token not in self._vocab and token not in self._shorthand and token not in self._keep_apart
+
+    def _rejoin(self, tokens: list[str]) -> list[str]:
+        """`tokens` with runs of 2-3 words that speech recognition split from one model word joined.
+
+        "re skedule my a point meant" is "reschedule my appointment". A run is joined only if one of
+        its words is unknown to the model (so "can sell", two real words, stays) and the joined
+        string is, or is spelled and sounds like, a model word (`_joined`). Where runs overlap
+        ("the re schedule": "there" or "reschedule"), the one explaining more letters wins.
+        """
+        if not any(self._fragment(t) for t in tokens):
+            return tokens
+        found: list[tuple[float, int, int, str]] = []
+        for i in range(len(tokens)):
+            for n in range(2, min(_MAX_SPLIT, len(tokens) - i) + 1):
+                pieces = tokens[i : i + n]
+                if not all(p.isalpha() and p not in self._keep_apart for p in pieces):
+                    break
+                if not any(self._fragment(p) for p in pieces):
+                    continue
+                joined = self._joined(pieces)
+                if joined is not None:
+                    word, similarity = joined
+                    found.append((-similarity * len(word), i, n, word))
+        if not found:
+            return tokens
+        taken: dict[int, tuple[int, str]] = {}
+        used: set[int] = set()
+        for _, i, n, word in sorted(found):
+            if used.isdisjoint(range(i, i + n)):
+                taken[i] = (n, word)
+                used.update(range(i, i + n))
+        out: list[str] = []
+        i = 0
+        while i < len(tokens):
+            if i in taken:
+                n, word = taken[i]
+                out.append(word)
+                i += n
+            else:
+                out.append(tokens[i])
+                i += 1
+        return out
+
+    def _joined(self, pieces: Sequence[str]) -> tuple[str, float] | None:
+        """The model word `pieces` spell when joined, with how alike they are spelled; None if none.
+
+        Every piece must count: dropping the first or the last piece may not match the word as
+        well, so "insurnce a" is a typo and a word ("insurance a"), not one split word.
+        """
+        joined = "".join(pieces)
+        if len(joined) < _MIN_JOINED:
+            return None
+        if joined in self._vocab:
+            return joined, 1.0
+        sound = _sound(joined)
+        sounds_alike: Sequence[str] = ()
+        if len(sound.replace("a", "")) >= _MIN_SOUND_CONSONANTS:
+            sounds_alike = self._join_by_sound.get(sound, ())
+        candidates = set(sounds_alike)
+        # spelled alike only: every piece unknown ("ree fill"), else "need us" would be "needs"
+        if all(self._fragment(p) for p in pieces):
+            candidates.update(
+                get_close_matches(
+                    joined, self._join_by_initial.get(joined[0], []), n=3, cutoff=_JOIN_SPELLING_CUTOFF
+                )
+            )
+        best: tuple[str, float] | None = None
+        for word in sorted(candidates):
+            similarity = _spelling(joined, word)
+            if similarity < (_JOIN_SOUND_CUTOFF if word in sounds_alike else _JOIN_SPELLING_CUTOFF):
+                continue
+            shorter = ("".join(pieces[1:]), "".join(pieces[:-1]))
+            if any(_spelling(part, word) >= similarity for part in shorter):
+                continue
+            if best is None or similarity > best[1]:
+                best = (word, similarity)
+        return best
 
     def _snap(self, token: str) -> str:
         # Typos rarely change the first letter, while real words one letter apart often do:
