@@ -8,13 +8,15 @@ import aws_cdk as cdk
 from careline.config import PracticeConfig
 from constructs import Construct
 
+from infra.contact_center import ContactCenter
 from infra.conversation import SmsConversation
 from infra.data import ConversationStore, EncryptionKey
 from infra.events import DomainEventBus
 from infra.layers import CarelineLayers
 from infra.messaging import SmsChannel
 from infra.observability import Alarms
-from infra.voice import VoiceBot
+from infra.turn_access import TurnResources
+from infra.voice import VoiceBot, VoiceTurn
 
 
 class CarelineStack(cdk.Stack):
@@ -50,11 +52,59 @@ class CarelineStack(cdk.Stack):
             ehr_secret_arn=deployment.ehr_secret_arn,
             ehr_secret_kms_key_arn=deployment.ehr_secret_kms_key_arn,
         )
-        # The phone line's bot, compiled from the same bot model as the text classifier.
-        self.voice = VoiceBot(self, "Voice", key=key)
+        # The phone line: the voice turn function, the Lex bot it answers for (compiled from the same
+        # bot model as the text classifier) and Amazon Connect in front of them. Without it the bot
+        # is still built, with no code hook, as before the phone line existed.
+        self.voice_turn = self._voice_turn(config) if deployment.voice.enabled else None
+        self.voice = VoiceBot(
+            self, "Voice", key=key, code_hook=self.voice_turn.function if self.voice_turn else None
+        )
         self.alarms = Alarms(self, "Alarms", key=key, alarm_email=deployment.alarm_email)
         self.alarms.watch_function("SmsInbound", self.conversation.handler.function)
         self.alarms.watch_dead_letter_queue("SmsInbound", self.conversation.dead_letter_queue)
+        self.contact_center = self._contact_center(config) if deployment.voice.enabled else None
 
         cdk.CfnOutput(self, "TableName", value=self.store.table.table_name)
         cdk.CfnOutput(self, "AlarmTopicArn", value=self.alarms.topic.topic_arn)
+
+    def _voice_turn(self, config: PracticeConfig) -> VoiceTurn:
+        deployment = config.deployment
+        return VoiceTurn(
+            self,
+            "VoiceTurn",
+            resources=TurnResources(
+                key=self.encryption.key,
+                store=self.store,
+                events=self.events,
+                sms=self.sms,
+                quarantine_queue=self.conversation.dead_letter_queue,
+                ehr_secret_arn=deployment.ehr_secret_arn,
+                ehr_secret_kms_key_arn=deployment.ehr_secret_kms_key_arn,
+            ),
+            layers=self.layers,
+            log_retention_days=deployment.log_retention_days,
+        )
+
+    def _contact_center(self, config: PracticeConfig) -> ContactCenter:
+        assert self.voice_turn is not None
+        center = ContactCenter(
+            self,
+            "ContactCenter",
+            config=config,
+            bot=self.voice,
+            layers=self.layers,
+            key=self.encryption.key,
+            log_retention_days=config.deployment.log_retention_days,
+        )
+        self.alarms.watch_function("VoiceTurn", self.voice_turn.function)
+        self.alarms.watch_function("VoiceContact", center.greeting.function)
+        cdk.CfnOutput(self, "ConnectInstanceId", value=center.instance_id)
+        cdk.CfnOutput(self, "ConnectInstanceArn", value=center.instance_arn)
+        cdk.CfnOutput(
+            self,
+            "PhoneNumber",
+            value=center.phone_number_display,
+            description="The phone line: the claimed number (E.164), or the ARN of the number brought",
+        )
+        cdk.CfnOutput(self, "ContactFlowId", value=center.flow_id)
+        return center

@@ -1,4 +1,6 @@
-"""The Lex V2 voice bot compiled from the bot model: locale en_US, a version and the `live` alias."""
+"""The phone line's conversation: the Lex V2 voice bot compiled from the bot model (locale en_US, a
+version and the `live` alias) and `functions/voice_turn`, its code hook, which runs each caller turn
+through the conversation engine. Amazon Connect's side of the call is `infra/contact_center.py`."""
 
 from __future__ import annotations
 
@@ -13,7 +15,9 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.bot_model import LOCALE_ID, LexIntent, compile_intents, fingerprint, load_bot_model
-from infra.function import log_retention
+from infra.function import CarelineFunction, log_retention
+from infra.layers import CarelineLayers
+from infra.turn_access import TurnResources
 
 ALIAS_NAME = "live"
 FALLBACK_INTENT = "FallbackIntent"
@@ -23,6 +27,11 @@ NLU_CONFIDENCE_THRESHOLD = 0.4
 IDLE_SESSION_TTL_SECONDS = 300
 # The Lex V2 code-hook event/response format the voice turn handler speaks.
 CODE_HOOK_INTERFACE_VERSION = "1.0"
+# Connect gives Lex about 8 s a turn: the function answers, or gives up, well inside that.
+VOICE_TURN_TIMEOUT = cdk.Duration.seconds(7)
+# Turns take well under a second; 10 at once is more simultaneous callers than a practice's lines.
+# A throttled turn is a Lex error, which the contact flow answers with an apology and the front desk.
+VOICE_TURN_CONCURRENCY = 10
 
 
 def _bot_name(stack_name: str) -> str:
@@ -206,3 +215,48 @@ class VoiceBot(Construct):
             parent_intent_signature="AMAZON.FallbackIntent",
             fulfillment_code_hook=lex.CfnBot.FulfillmentCodeHookSettingProperty(enabled=True),
         )
+
+
+class VoiceTurn(Construct):
+    """`functions/voice_turn`: the voice bot's code hook, one caller turn through the engine.
+
+    The same environment contract and grants as the SMS turn (`TurnResources`); unreadable events
+    are parked on the SMS turn's quarantine queue. Lex invokes it synchronously and the caller hears
+    the fallback if it fails, so there is no dead-letter queue: nothing is ever delivered late.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        resources: TurnResources,
+        layers: CarelineLayers,
+        log_retention_days: int,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.handler = CarelineFunction(
+            self,
+            "Handler",
+            name="voice_turn",
+            description="One phone-call turn: the Lex V2 code hook running the conversation engine",
+            layers=layers,
+            key=resources.key,
+            log_retention_days=log_retention_days,
+            timeout=VOICE_TURN_TIMEOUT,
+            reserved_concurrency=VOICE_TURN_CONCURRENCY,
+            environment=resources.environment(),
+        )
+        resources.grant(self.handler)
+        cdk.Validations.of(self.handler.function).acknowledge(
+            cdk.Acknowledgment(
+                id="HIPAA.Security-LambdaDLQ",
+                reason="Lex V2 invokes the code hook synchronously and waits for its answer; a DLQ only "
+                "receives failed asynchronous invocations, and a failed turn is answered at once by the "
+                "contact flow's apology and transfer to the front desk.",
+            )
+        )
+
+    @property
+    def function(self) -> lambda_.IFunction:
+        return self.handler.function

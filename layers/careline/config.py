@@ -54,6 +54,70 @@ class SmsDeployment(_Strict):
     messages_per_second: int = Field(default=3, ge=1, le=1000)
 
 
+# Where the phone line can run: regions offering both Amazon Connect and Amazon Lex V2 (the resource
+# types CloudFormation registers per region agree: AWS::Connect::Instance and AWS::Lex::Bot).
+# Lex V2 is not in us-east-2; Connect is not in eu-west-1 and many others.
+PHONE_LINE_REGIONS: frozenset[str] = frozenset(
+    {
+        "us-east-1",
+        "us-west-2",
+        "af-south-1",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ca-central-1",
+        "eu-central-1",
+        "eu-west-2",
+        "us-gov-west-1",
+    }
+)
+# CloudFormation cannot claim a Connect phone number there (no AWS::Connect::PhoneNumber).
+REGIONS_WITHOUT_NUMBER_CLAIM: frozenset[str] = frozenset({"us-gov-west-1"})
+
+_CONNECT_INSTANCE_ARN = r"^arn:aws[a-z-]*:connect:([a-z0-9-]+):(\d{12}):instance/[0-9a-f-]{36}$"
+_CONNECT_PHONE_NUMBER_ARN = r"^arn:aws[a-z-]*:connect:([a-z0-9-]+):(\d{12}):phone-number/[0-9a-f-]{36}$"
+# Connect instance aliases: lower-case letters, digits and single hyphens, at most 45 characters,
+# never starting with "d-" (reserved for directory ids). The alias is the agents' sign-in address
+# (https://<alias>.my.connect.aws), so it must be unique across all of AWS, not just this account.
+_INSTANCE_ALIAS = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+INSTANCE_ALIAS_MAX = 45
+
+
+class VoiceNumber(_Strict):
+    """A phone number the stack claims for the practice's Connect instance."""
+
+    country_code: str = Field(default="US", pattern=r"^[A-Z]{2}$")
+    type: Literal["TOLL_FREE", "DID"] = "TOLL_FREE"
+    # E.164 prefix the number should start with, e.g. "+1503" for a Portland number
+    prefix: str | None = Field(default=None, pattern=r"^\+[1-9]\d{0,14}$")
+
+
+class VoiceDeployment(_Strict):
+    """The phone line: an Amazon Connect instance, its number, queues and inbound contact flow."""
+
+    enabled: bool = True
+    # Use an existing Connect instance instead of creating one (full ARN).
+    existing_instance_arn: str | None = Field(default=None, pattern=_CONNECT_INSTANCE_ARN)
+    # The new instance's alias; default: from the stack name, account and region.
+    instance_alias: str | None = Field(
+        default=None, min_length=1, max_length=INSTANCE_ALIAS_MAX, pattern=_INSTANCE_ALIAS
+    )
+    # A number already claimed to the instance (full ARN) instead of claiming a new one.
+    existing_phone_number_arn: str | None = Field(default=None, pattern=_CONNECT_PHONE_NUMBER_ARN)
+    new_number: VoiceNumber = Field(default_factory=VoiceNumber)
+    # Connect flow logs record contact attributes and the caller's number (PHI) in a log group
+    # Connect manages: off unless the practice turns them on to debug the flow.
+    flow_logs: bool = False
+
+    @field_validator("instance_alias")
+    @classmethod
+    def _not_a_directory_id(cls, value: str | None) -> str | None:
+        if value is not None and value.startswith("d-"):
+            raise ValueError("must not start with 'd-' (Connect reserves it for directory ids)")
+        return value
+
+
 class Deployment(_Strict):
     account: str = Field(pattern=r"^\d{12}$")
     region: str = Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
@@ -75,6 +139,51 @@ class Deployment(_Strict):
     ehr_secret_kms_key_arn: str | None = Field(
         default=None, pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/.+$"
     )
+    voice: VoiceDeployment = Field(default_factory=VoiceDeployment)
+
+    @model_validator(mode="after")
+    def _phone_line_fits_the_region(self) -> Deployment:
+        voice = self.voice
+        if not voice.enabled:
+            return self
+        problems: list[str] = []
+        if self.region not in PHONE_LINE_REGIONS:
+            problems.append(
+                f"deployment.region: the phone line needs Amazon Connect and Amazon Lex V2, which "
+                f"{self.region} does not offer; deploy in one of {', '.join(sorted(PHONE_LINE_REGIONS))}"
+            )
+        elif self.region in REGIONS_WITHOUT_NUMBER_CLAIM and not voice.existing_phone_number_arn:
+            problems.append(
+                f"deployment.voice.new_number: CloudFormation cannot claim a Connect number in "
+                f"{self.region}; claim one to the instance and set deployment.voice.existing_phone_number_arn"
+            )
+        for key, arn in (
+            ("existing_instance_arn", voice.existing_instance_arn),
+            ("existing_phone_number_arn", voice.existing_phone_number_arn),
+        ):
+            if arn is None:
+                continue
+            region, account = arn.split(":")[3:5]
+            if (region, account) != (self.region, self.account):
+                problems.append(
+                    f"deployment.voice.{key}: must be in the stack's account and region "
+                    f"({self.account}, {self.region}), not ({account}, {region})"
+                )
+        if problems:
+            raise _CrossCheckError(problems)
+        return self
+
+    @property
+    def connect_instance_alias(self) -> str:
+        """`voice.instance_alias`, else one made from the stack name, account and region (the alias
+        is a sign-in address unique across AWS, so the account and region keep it unique)."""
+        if self.voice.instance_alias:
+            return self.voice.instance_alias
+        suffix = f"-{self.account}-{self.region}"
+        base = re.sub(r"[^a-z0-9]+", "-", self.stack_name.lower()).strip("-").removeprefix("d-")
+        if base in ("", "d"):
+            base = "careline"
+        return f"{base[: INSTANCE_ALIAS_MAX - len(suffix)].rstrip('-')}{suffix}"
 
 
 # --- practice identity -----------------------------------------------------------------------------

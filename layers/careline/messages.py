@@ -140,6 +140,8 @@ MESSAGE_PLACEHOLDERS: Final[Mapping[str, frozenset[str]]] = {
     "call_transferring": frozenset({"queue_label"}),
     "call_nothing_heard": frozenset(),
     "call_trouble": frozenset(),
+    # spoken by the contact flow itself when a call fails while the front desk is closed
+    "call_trouble_after_hours": frozenset(),
     # not understood
     "fallback_rephrase": frozenset(),
     "fallback_offer_person": frozenset(),

@@ -1,7 +1,7 @@
 """The Lex V2 voice bot: compiled from the bot model, versioned, aliased, least-privilege, nag/lint clean.
 
-Lex V2 is not offered in the session synths' region (us-east-2), so the bot is synthesized here in
-a stack of its own in us-west-2 (the sample practice's region), with both cdk-nag packs attached.
+The bot is synthesized here in a stack of its own in us-west-2 (the sample practice's region), with
+both cdk-nag packs attached; the stack's phone line (code hook, Connect) is in test_contact_center.py.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def _synthesize(outdir: Path, **voice: Any) -> Synthesized:
 
 @pytest.fixture(scope="module")
 def voice(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    """The bot as the stack builds it today: no code hook Lambda yet, no conversation logs."""
+    """The bot alone, as an SMS-only stack builds it: no code hook Lambda, no conversation logs."""
     return _synthesize(tmp_path_factory.mktemp("voice"))
 
 
