@@ -14,23 +14,12 @@ from infra.events import DomainEventBus
 from infra.function import CarelineFunction
 from infra.layers import CarelineLayers
 from infra.messaging import SmsChannel
+from infra.turn_access import TurnResources
 
 # A practice's inbound SMS rate is low; a cap keeps a flood (or a loop) from exhausting the
 # account's concurrency. Throttled SNS deliveries wait in Lambda's async queue (up to 6 h), so a
 # burst is delayed, never dropped.
 SMS_INBOUND_CONCURRENCY = 5
-
-_TABLE_ACTIONS = [
-    "dynamodb:GetItem",
-    "dynamodb:BatchGetItem",
-    "dynamodb:Query",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:DeleteItem",
-    "dynamodb:BatchWriteItem",
-    "dynamodb:ConditionCheckItem",
-    "dynamodb:DescribeTable",
-]
 
 
 class SmsConversation(Construct):
@@ -63,6 +52,15 @@ class SmsConversation(Construct):
             enforce_ssl=True,
             retention_period=cdk.Duration.days(14),
         )
+        resources = TurnResources(
+            key=key,
+            store=store,
+            events=events,
+            sms=sms,
+            quarantine_queue=self.dead_letter_queue,
+            ehr_secret_arn=ehr_secret_arn,
+            ehr_secret_kms_key_arn=ehr_secret_kms_key_arn,
+        )
         self.handler = CarelineFunction(
             self,
             "SmsInbound",
@@ -72,16 +70,7 @@ class SmsConversation(Construct):
             key=key,
             log_retention_days=log_retention_days,
             reserved_concurrency=SMS_INBOUND_CONCURRENCY,
-            environment={
-                "CARELINE_TABLE_NAME": store.table.table_name,
-                "CARELINE_KMS_KEY_ARN": key.key_arn,
-                "CARELINE_HASH_SECRET_ARN": store.hash_secret.secret_arn,
-                "CARELINE_EVENT_BUS_NAME": events.bus.event_bus_name,
-                "CARELINE_QUARANTINE_QUEUE_URL": self.dead_letter_queue.queue_url,
-                "CARELINE_ORIGINATION_IDENTITY": sms.origination_identity,
-                "CARELINE_SMS_CONFIGURATION_SET": sms.configuration_set_name,
-                "CARELINE_MESSENGER": "sms",
-            },
+            environment=resources.environment(),
         )
         fn = self.handler
         # The DLQ is set on the L1 so Lambda's own grant helper (which adds kms:ReEncrypt* and
@@ -93,16 +82,6 @@ class SmsConversation(Construct):
         )
         fn.function.configure_async_invoke(retry_attempts=2, max_event_age=cdk.Duration.hours(6))
 
-        fn.allow(_TABLE_ACTIONS, [store.table.table_arn, *store.index_arns])
-        fn.allow(["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"], [key.key_arn])
-        fn.allow(["secretsmanager:GetSecretValue"], [store.hash_secret.secret_arn])
-        fn.allow(["events:PutEvents"], [events.bus.event_bus_arn])
-        fn.allow(["sqs:SendMessage"], [self.dead_letter_queue.queue_arn])
-        fn.allow(["sms-voice:SendTextMessage"], sms.send_resources)
-        if ehr_secret_arn:
-            fn.function.add_environment("CARELINE_EHR_SECRET_ARN", ehr_secret_arn)
-            fn.allow(["secretsmanager:GetSecretValue"], [ehr_secret_arn])
-            if ehr_secret_kms_key_arn:
-                fn.allow(["kms:Decrypt"], [ehr_secret_kms_key_arn])
+        resources.grant(fn)
 
         fn.function.add_event_source(event_sources.SnsEventSource(sms.inbound_topic))

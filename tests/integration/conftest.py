@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 import pytest
 from careline.store import create_table
+from handler_env import set_environment
 from moto import mock_aws
 
 REGION = "us-west-2"
@@ -101,17 +102,7 @@ def harness(aws: AwsStack, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch) 
     from careline.messaging import OutboxMessenger
     from sms_inbound_events import load_handler
 
-    env = {
-        "CARELINE_CONFIG_PATH": str(ROOT / "config" / "practice.yaml"),
-        "CARELINE_TABLE_NAME": aws.table_name,
-        "CARELINE_KMS_KEY_ARN": aws.kms_key_arn,
-        "CARELINE_HASH_SECRET_ARN": aws.hash_secret_arn,
-        "CARELINE_EVENT_BUS_NAME": aws.event_bus_name,
-        "CARELINE_QUARANTINE_QUEUE_URL": aws.queue_url,
-        "CARELINE_MESSENGER": "outbox",
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+    set_environment(monkeypatch, aws)
     outbox = OutboxMessenger(clock)
     install_overrides(Overrides(clock=clock, messenger=outbox))
     try:

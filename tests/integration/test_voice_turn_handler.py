@@ -20,6 +20,7 @@ import boto3
 import pytest
 from careline.composition import LocalLambdaContext, Overrides, install_overrides, reset_runtime
 from careline.messaging import OutboxMessenger
+from handler_env import set_environment
 
 from tests.lex_shapes import response_errors
 from tests.unit.fakes import InMemoryEhr
@@ -112,17 +113,7 @@ def ehr() -> InMemoryEhr:
 def phone_line(
     aws: Any, monkeypatch: pytest.MonkeyPatch, ehr: InMemoryEhr
 ) -> Iterator[tuple[ModuleType, Clock, Any]]:
-    env = {
-        "CARELINE_CONFIG_PATH": str(ROOT / "config" / "practice.yaml"),
-        "CARELINE_TABLE_NAME": aws.table_name,
-        "CARELINE_KMS_KEY_ARN": aws.kms_key_arn,
-        "CARELINE_HASH_SECRET_ARN": aws.hash_secret_arn,
-        "CARELINE_EVENT_BUS_NAME": aws.event_bus_name,
-        "CARELINE_QUARANTINE_QUEUE_URL": aws.queue_url,
-        "CARELINE_MESSENGER": "outbox",
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+    set_environment(monkeypatch, aws)
     clock = Clock(MONDAY_10AM)
     outbox = OutboxMessenger(clock)
     install_overrides(Overrides(clock=clock, messenger=outbox, ehr=ehr))
@@ -247,18 +238,7 @@ def test_a_silent_ehr_is_bounded_by_the_turn_budget_and_the_caller_gets_a_person
 ) -> None:
     from careline.ehr.resilience import Resilience
 
-    env = {
-        "CARELINE_CONFIG_PATH": str(ROOT / "config" / "practice.yaml"),
-        "CARELINE_TABLE_NAME": aws.table_name,
-        "CARELINE_KMS_KEY_ARN": aws.kms_key_arn,
-        "CARELINE_HASH_SECRET_ARN": aws.hash_secret_arn,
-        "CARELINE_EVENT_BUS_NAME": aws.event_bus_name,
-        "CARELINE_QUARANTINE_QUEUE_URL": aws.queue_url,
-        "CARELINE_MESSENGER": "outbox",
-        "CARELINE_FHIR_BASE_URL": silent_ehr,
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+    set_environment(monkeypatch, aws, CARELINE_FHIR_BASE_URL=silent_ehr)
     timeouts: list[tuple[float, float]] = []
     policy_timeouts = Resilience.attempt_timeouts
 
