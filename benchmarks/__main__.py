@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import cold_start, nlu, turn
+from benchmarks import cold_start, nlu, turn, voice
 
-SUITES = {"turn": turn.main, "nlu": nlu.main, "cold_start": cold_start.main}
+SUITES = {"turn": turn.main, "voice": voice.main, "nlu": nlu.main, "cold_start": cold_start.main}
 
 
 def main(argv: list[str]) -> int:

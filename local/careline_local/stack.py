@@ -37,6 +37,7 @@ from zoneinfo import ZoneInfo
 from careline import composition
 from careline.config import PracticeConfig
 from careline.messaging import OutboxMessage, OutboxMessenger
+from careline.observability import metrics
 from careline.store import bind_models
 from careline.store.models import CONTEXT_SK, ESCALATION_PREFIX, party_pk
 from careline.store.verification import HmacSubjectKeys
@@ -162,7 +163,21 @@ def load_handler(path: Path, module_name: str) -> Handler:
     handler: Handler | None = getattr(module, "handler", None)
     if handler is None:
         raise ImportError(f"{path} defines no `handler`, the entry point the stack names (handler.handler)")
-    return handler
+    return _without_metric_backlog(handler)
+
+
+def _without_metric_backlog(handler: Handler) -> Handler:
+    """The handler, with Powertools' metric set emptied after each call. With metrics disabled
+    (the local runtime sets POWERTOOLS_METRICS_DISABLED) Powertools skips the flush but keeps the
+    values, and at 100 it prints them all to stdout regardless; in Lambda each invocation flushes."""
+
+    def call(event: dict[str, Any], context: Any) -> Any:
+        try:
+            return handler(event, context)
+        finally:
+            metrics.clear_metrics()
+
+    return call
 
 
 def sms_handler(path: Path = SMS_HANDLER) -> Handler:
