@@ -311,3 +311,13 @@ def test_someone_else_verified_on_another_number_does_not_get_the_patients_flow(
     reply = phones.turn(WORK_NUMBER, Channel.VOICE, "01/02/1970", call="c-2")
     assert "December 10" not in reply
     assert "moving your visit" not in reply
+
+
+def test_keypad_digits_pick_an_offered_time_on_a_call(phone: Phone) -> None:
+    phone.call()
+    phone.says("I want to reschedule my appointment")
+    phone.says("03141984")
+    phone.says("yes")
+    offers = phone.says("any day this week or next")
+    assert "The second is" in offers
+    assert "Shall I book" in phone.says("2")
