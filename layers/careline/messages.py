@@ -78,13 +78,18 @@ MESSAGE_PLACEHOLDERS: Final[Mapping[str, frozenset[str]]] = {
     "handoff_in_hours": frozenset({"queue_label", "minutes"}),
     "handoff_after_hours": frozenset({"queue_label", "next_open"}),
     "handoff_already_open": frozenset(),
+    # the same hand-off, worded for a clinical question (never answered by Careline) and for a
+    # patient frustrated with Careline
+    "clinical_in_hours": frozenset({"queue_label", "minutes"}),
+    "clinical_after_hours": frozenset({"queue_label", "next_open"}),
+    "frustration_in_hours": frozenset({"queue_label", "minutes"}),
+    "frustration_after_hours": frozenset({"queue_label", "next_open"}),
     "offer_declined": frozenset(),
     # what is not built yet: say so honestly and offer a person
     "appointments_offer_person": frozenset(),
     "refills_offer_person": frozenset(),
     "billing_offer_person": frozenset(),
     "insurance_offer_person": frozenset(),
-    "clinical_offer_nurse": frozenset(),
     # identity verification, before any PHI (appointments)
     "verify_ask_dob": frozenset(),
     "verify_ask_name_dob": frozenset(),

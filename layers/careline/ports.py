@@ -58,6 +58,15 @@ class ContextStore(Protocol):
         """
         ...
 
+    def set_human_owner(self, party_id: str, owner: str | None) -> None:
+        """Staff member `owner` takes the conversation over, or (None) hands it back to Careline,
+        which also clears the open-escalation flag. Moves the version. `KeyError`: no such party."""
+        ...
+
+    def record_staff_message(self, party_id: str, entry: TimelineEntry) -> None:
+        """Add a message staff sent to the party's timeline, outside any turn."""
+        ...
+
     def party_with_open_flow(self, patient_key: str) -> str | None:
         """The party whose context last held an open flow of the patient `patient_key`, if any
         recently (the record is kept a day); the caller checks that context still holds it."""

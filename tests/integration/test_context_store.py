@@ -264,3 +264,40 @@ def test_a_turn_without_a_patient_key_writes_no_record_of_one(store, keys, clock
     party = keys.party_for_phone(PHONE)
     store.save_turn(ConversationContext(party_id=party, phone=PHONE), _turn(clock))
     assert not any(item["pk"]["S"].startswith("PATIENT#") for item in _scan(aws.table_name))
+
+
+def test_staff_take_a_conversation_over_and_hand_it_back_moving_the_version(store, keys, clock):
+    party = keys.party_for_phone(PHONE)
+    context = ConversationContext(party_id=party, phone=PHONE, escalation_open=True)
+    store.save_turn(context, _turn(clock))
+
+    store.set_human_owner(party, "frontdesk-jo")
+    owned = store.load(party)
+    assert owned.human_owner == "frontdesk-jo"
+    assert owned.version == 2, "a turn decided on the old context is refused"
+    with pytest.raises(ConcurrentTurnError):
+        store.save_turn(context, _turn(clock))
+
+    store.set_human_owner(party, None)
+    back = store.load(party)
+    assert back.human_owner is None
+    assert back.escalation_open is False
+    with pytest.raises(KeyError):
+        store.set_human_owner(keys.party_for_phone("+15035550111"), "frontdesk-jo")
+
+
+def test_a_staff_reply_joins_the_timeline_encrypted_in_order(store, keys, clock, aws):
+    party = keys.party_for_phone(PHONE)
+    store.save_turn(ConversationContext(party_id=party, phone=PHONE), _turn(clock))
+    clock.advance(minutes=3)
+    reply = TimelineEntry(
+        at=clock.now(),
+        kind=TimelineKind.OUTBOUND,
+        channel=Channel.SMS,
+        text="Hi Dana, this is Jo at the front desk. Thursday at 2 works.",
+        data={"purpose": "staff_reply", "staff": "frontdesk-jo"},
+    )
+    store.record_staff_message(party, reply)
+    timeline = store.timeline(party)
+    assert timeline[-1] == reply
+    assert "Dana" not in json.dumps(_scan(aws.table_name))

@@ -91,6 +91,20 @@ class InMemoryContextStore:
     def party_with_open_flow(self, patient_key: str) -> str | None:
         return self.open_flows.get(patient_key)
 
+    def set_human_owner(self, party_id: str, owner: str | None) -> None:
+        current = self.contexts.get(party_id)
+        if current is None:
+            raise KeyError("no conversation for this party")
+        self.contexts[party_id] = replace(
+            current,
+            human_owner=owner,
+            escalation_open=current.escalation_open if owner is not None else False,
+            version=current.version + 1,
+        )
+
+    def record_staff_message(self, party_id: str, entry: TimelineEntry) -> None:
+        self.timelines.setdefault(party_id, []).append(entry)
+
     def timeline(self, party_id: str, limit: int | None = None) -> list[TimelineEntry]:
         entries = self.timelines.get(party_id, [])
         return entries[-limit:] if limit else list(entries)

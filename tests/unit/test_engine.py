@@ -343,7 +343,6 @@ def test_escalation_id_is_derived_from_the_inbound_message_id(practice: Practice
         ("i need a refill on my inhaler", EscalationReason.HUMAN_REQUESTED, Queue.NURSE),
         ("how much do i owe", EscalationReason.HUMAN_REQUESTED, Queue.BILLING),
         ("do you take medicare", EscalationReason.HUMAN_REQUESTED, Queue.BILLING),
-        ("is it normal to have a rash after a vaccine", EscalationReason.CLINICAL_QUESTION, Queue.NURSE),
     ],
 )
 def test_unbuilt_intents_reply_honestly_and_yes_gets_a_person(
@@ -357,10 +356,58 @@ def test_unbuilt_intents_reply_honestly_and_yes_gets_a_person(
     assert (escalation.reason, escalation.queue, escalation.urgency) == (reason, queue, Urgency.ROUTINE)
 
 
-def test_clinical_questions_are_never_answered(chat: Conversation) -> None:
-    reply = texts(chat.say("should i worry about my fever"))
+def test_clinical_questions_are_never_answered_and_go_straight_to_the_nurse_line(chat: Conversation) -> None:
+    result = chat.say("is it normal to have a rash after a vaccine")
+    reply = texts(result)
     assert "can't give medical advice" in reply
-    assert "nurse" in reply
+    assert "nurse line to text you back within 30 minutes" in reply
+    [escalation] = result.escalations
+    assert (escalation.reason, escalation.queue, escalation.urgency) == (
+        EscalationReason.CLINICAL_QUESTION,
+        Queue.NURSE,
+        Urgency.ROUTINE,
+    )
+    assert "Identity: not verified." in escalation.summary
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "this is useless",
+        "you are not helping at all",
+        "I already told you that",
+        "stupid bot, just get me someone",
+        "WHY IS THIS SO HARD TO BOOK!!!",
+        "what a waste of my time",
+    ],
+)
+def test_a_frustrated_patient_gets_an_apology_and_a_person(chat: Conversation, text: str) -> None:
+    result = chat.say(text)
+    [escalation] = result.escalations
+    assert (escalation.reason, escalation.queue) == (EscalationReason.FRUSTRATION, Queue.FRONT_DESK)
+    assert "sorry this has been frustrating" in texts(result)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["I'm so frustrated with my back pain", "not annoyed, just asking about parking", "THANK YOU SO MUCH!!"],
+)
+def test_frustration_with_something_else_is_not_frustration_with_us(chat: Conversation, text: str) -> None:
+    assert chat.say(text).intent != "frustration"
+
+
+def test_while_staff_own_the_conversation_careline_is_silent_but_for_safety_and_keywords(
+    chat: Conversation,
+) -> None:
+    chat.say("talk to a person")
+    chat.context.human_owner = "frontdesk-jo"
+    quiet = chat.say("what are your hours")
+    assert quiet.replies == []
+    assert quiet.intent == "with_staff"
+    assert "message_for_staff" in [e.detail_type for e in quiet.events]
+    crisis = chat.say("i want to kill myself")
+    assert "988" in texts(crisis)
+    assert "No more" in texts(chat.say("STOP")) or chat.context.opted_out
 
 
 def test_no_declines_an_offer_kindly(chat: Conversation) -> None:

@@ -91,7 +91,6 @@ def test_rendering_with_a_missing_value_fails_loudly() -> None:
         ("phone_location", {"location": "Riverbend St. Johns", "phone": "(503) 555-0120"}),
         ("fax_location", {"location": "Riverbend St. Johns", "fax": "(503) 555-0121"}),
         ("fallback_offer_person", {}),
-        ("clinical_offer_nurse", {}),
     ],
 )
 def test_the_sample_sms_replies_fit_one_gsm7_segment(

@@ -7,7 +7,9 @@ The order is the safety contract of the product:
 1. carrier keywords (STOP / HELP / START), before anything else, and silence while opted out (by
    text: on a call, "stop" is just a word, and a patient who opted out of texts may still call);
 2. the safety screen on the raw text (emergency: 911; crisis: 988), before any interpretation;
-3. a pending YES/NO offer, then an appointment flow waiting for an answer, then interpretation
+3. while a person owns the conversation (agent panel), nothing more by text: the message waits
+   for them (a caller is still answered: a live call cannot wait in silence);
+4. a pending YES/NO offer, then an appointment flow waiting for an answer, then interpretation
    and the dialog for the intent.
 """
 
@@ -30,6 +32,7 @@ from careline.conversation.dialogs import (
     smalltalk,
 )
 from careline.conversation.dialogs.turn import Turn
+from careline.conversation.frustration import sounds_frustrated
 from careline.conversation.model import (
     Channel,
     ConversationContext,
@@ -126,6 +129,19 @@ class ConversationEngine:
         if screened.flagged:
             safety.safety_protocol(turn, screened)
             return
+        if turn.context.human_owner is not None and not on_call:
+            # a person has taken the conversation over: Careline stays silent (safety aside, above)
+            # and the message waits for them on the timeline until they hand it back
+            turn.intent = "with_staff"
+            turn.record_event("message_for_staff")
+            return
+        if sounds_frustrated(turn.inbound.text):
+            turn.intent = "frustration"
+            turn.context.failed_understandings = 0
+            turn.context.flow_state.pop("offer", None)
+            appointments.stop(turn.context)
+            handoff.frustrated(turn)
+            return
         pending = turn.context.flow_state.get("offer")
         if pending is not None:
             answer = parse_yes_no(turn.inbound.text)
@@ -188,6 +204,8 @@ class ConversationEngine:
             practice_info.practice_info(turn, interpretation.entities)
         elif intent == "speak_to_human":
             handoff.talk_to_person(turn)
+        elif intent == "clinical_question":
+            handoff.clinical_question(turn)
         elif intent in appointments.INTENTS and self._scheduling is not None:
             appointments.begin(turn, self._scheduling, intent)
         elif intent in offers.OFFERS:

@@ -134,6 +134,9 @@ class ConversationContext:
     flow_state: dict[str, Any] = field(default_factory=dict)
     failed_understandings: int = 0
     escalation_open: bool = False
+    # the staff member who took the conversation over (agent panel: accept); while set, Careline
+    # says nothing itself but the safety protocol and carrier keyword answers, until handed back
+    human_owner: str | None = None
     last_activity: datetime | None = None
     version: int = 0
     # The last saved turn's inbound message id and what it was to send and publish. If sending

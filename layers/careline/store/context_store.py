@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from careline.conversation.model import (
@@ -114,6 +116,47 @@ class DynamoContextStore:
             items.reverse()
         return [self._entry_from_item(party_id, item) for item in items]
 
+    def set_human_owner(self, party_id: str, owner: str | None) -> None:
+        """A staff member takes the conversation over (`owner`), or hands it back to Careline (None,
+        which also closes the open-escalation flag). Moves the version, so a turn decided on the
+        old context is refused and decided again. Raises `KeyError` for a party Careline has never
+        saved."""
+        model = self._models.context
+        actions: list[Action] = [
+            model.human_owner.set(owner) if owner is not None else model.human_owner.remove(),
+            model.version.add(1),
+        ]
+        if owner is None:
+            actions.append(model.escalation_open.set(False))
+        try:
+            model(pk=party_pk(party_id), sk=CONTEXT_SK).update(actions=actions, condition=model.pk.exists())
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                raise KeyError("no conversation for this party") from None
+            raise
+
+    def record_staff_message(self, party_id: str, entry: TimelineEntry) -> None:
+        """Add a message staff sent (agent panel reply) to the party's timeline, outside any turn:
+        its own key (`TL#<instant>#staff-<random>`), the text encrypted like every entry."""
+        expires_at = self._clock.now() + self._retention
+        sk = f"{TIMELINE_PREFIX}{instant_key(entry.at)}#staff-{uuid.uuid4().hex}"
+        item = self._models.timeline(
+            pk=party_pk(party_id),
+            sk=sk,
+            at=entry.at,
+            kind=entry.kind.value,
+            channel=entry.channel.value,
+            text_enc=(
+                self._cipher.encrypt(entry.text, self._enc_context(party_id, sk, "text"))
+                if entry.text is not None
+                else None
+            ),
+            event=entry.event,
+            data=entry.data or None,
+            expires_at=expires_at,
+        )
+        item.save(condition=self._models.timeline.sk.does_not_exist())
+
     def party_with_open_flow(self, patient_key: str) -> str | None:
         try:
             key = patient_pk(patient_key)
@@ -210,6 +253,7 @@ class DynamoContextStore:
             active_flow=context.active_flow,
             failed_understandings=context.failed_understandings,
             escalation_open=context.escalation_open,
+            human_owner=context.human_owner,
             last_activity=context.last_activity,
             version=version,
             last_inbound_id=context.last_inbound_id,
@@ -241,6 +285,7 @@ class DynamoContextStore:
             flow_state=flow_state,
             failed_understandings=int(item.failed_understandings),
             escalation_open=bool(item.escalation_open),
+            human_owner=item.human_owner,
             last_activity=item.last_activity,
             version=int(item.version),
             last_inbound_id=item.last_inbound_id,

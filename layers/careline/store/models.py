@@ -63,6 +63,7 @@ class ContextItem(Model):
     active_flow = UnicodeAttribute(null=True)
     failed_understandings = NumberAttribute(default=0)
     escalation_open = BooleanAttribute(default=False)
+    human_owner = UnicodeAttribute(null=True)
     last_activity = UTCDateTimeAttribute(null=True)
     version = NumberAttribute(default=0)
     last_inbound_id = UnicodeAttribute(null=True)

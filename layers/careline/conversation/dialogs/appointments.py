@@ -141,6 +141,13 @@ def in_flow(context: ConversationContext) -> bool:
     return context.active_flow == FLOW and STATE_KEY in context.flow_state
 
 
+def stop(context: ConversationContext) -> None:
+    """End any appointment flow (a person is taking over)."""
+    if context.active_flow == FLOW:
+        context.active_flow = None
+    context.flow_state.pop(STATE_KEY, None)
+
+
 def flow_patient(context: ConversationContext) -> str | None:
     """The verified patient whose appointment flow `context` holds open, if any."""
     if not in_flow(context):

@@ -38,8 +38,6 @@ OFFERS: Final[dict[str, Offer]] = {
     "refill_request": Offer("refills_offer_person", EscalationReason.HUMAN_REQUESTED, Queue.NURSE),
     "billing_question": Offer("billing_offer_person", EscalationReason.HUMAN_REQUESTED, Queue.BILLING),
     "insurance_question": Offer("insurance_offer_person", EscalationReason.HUMAN_REQUESTED, Queue.BILLING),
-    # never answered by Careline: the nurse line (a later issue escalates these at once)
-    "clinical_question": Offer("clinical_offer_nurse", EscalationReason.CLINICAL_QUESTION, Queue.NURSE),
 }
 # After the second message in a row Careline could not understand.
 NOT_UNDERSTOOD_OFFER: Final = Offer(
