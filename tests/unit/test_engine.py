@@ -341,8 +341,8 @@ def test_escalation_id_is_derived_from_the_inbound_message_id(practice: Practice
     [
         ("can I book a physical", EscalationReason.HUMAN_REQUESTED, Queue.FRONT_DESK),
         ("i need a refill on my inhaler", EscalationReason.HUMAN_REQUESTED, Queue.NURSE),
-        ("how much do i owe", EscalationReason.HUMAN_REQUESTED, Queue.BILLING),
-        ("do you take medicare", EscalationReason.HUMAN_REQUESTED, Queue.BILLING),
+        ("how much do i owe", EscalationReason.BILLING_COMPLEX, Queue.BILLING),
+        ("do you take medicare", EscalationReason.BILLING_COMPLEX, Queue.BILLING),
     ],
 )
 def test_unbuilt_intents_reply_honestly_and_yes_gets_a_person(

@@ -36,8 +36,9 @@ OFFERS: Final[dict[str, Offer]] = {
         "appointments_offer_person", EscalationReason.HUMAN_REQUESTED, Queue.FRONT_DESK
     ),
     "refill_request": Offer("refills_offer_person", EscalationReason.HUMAN_REQUESTED, Queue.NURSE),
-    "billing_question": Offer("billing_offer_person", EscalationReason.HUMAN_REQUESTED, Queue.BILLING),
-    "insurance_question": Offer("insurance_offer_person", EscalationReason.HUMAN_REQUESTED, Queue.BILLING),
+    # a bill or coverage question Careline cannot look up: the billing team, reason billing_complex
+    "billing_question": Offer("billing_offer_person", EscalationReason.BILLING_COMPLEX, Queue.BILLING),
+    "insurance_question": Offer("insurance_offer_person", EscalationReason.BILLING_COMPLEX, Queue.BILLING),
 }
 # After the second message in a row Careline could not understand.
 NOT_UNDERSTOOD_OFFER: Final = Offer(
