@@ -27,6 +27,8 @@ MESSAGE_PLACEHOLDERS: Final[Mapping[str, frozenset[str]]] = {
     # safety protocol
     "safety_emergency": frozenset(),
     "safety_crisis": frozenset(),
+    # an emergency with crisis signs too (an attempt in progress): 911 first, and 988 as well
+    "safety_emergency_and_crisis": frozenset(),
     # small talk
     "greeting": frozenset(),
     "goodbye": frozenset(),

@@ -1,4 +1,5 @@
-"""The `careline` command: `local`, `chat` (`--voice` to call), `scenario run` and `nlu evaluate`."""
+"""The `careline` command: `local`, `chat` (`--voice` to call), `scenario run`, `nlu evaluate` and
+`safety evaluate`."""
 
 from __future__ import annotations
 
@@ -56,6 +57,20 @@ def parser() -> argparse.ArgumentParser:
         "evaluate", help="score the classifier on labelled messages (JSON lines with text and intent)"
     )
     evaluate.add_argument("file", type=Path, help='a .jsonl file of {"text": ..., "intent": ...} lines')
+
+    safety = commands.add_parser("safety", help="the safety screen (emergency, crisis, none)")
+    safety_commands = safety.add_subparsers(dest="safety_command", required=True)
+    safety_evaluate = safety_commands.add_parser(
+        "evaluate", help="score the safety screen on labelled messages (JSON lines with text and label)"
+    )
+    safety_evaluate.add_argument(
+        "file", type=Path, help='a .jsonl file of {"text": ..., "label": "emergency"|"crisis"|"none"} lines'
+    )
+    safety_evaluate.add_argument(
+        "--mistakes",
+        action="store_true",
+        help="also list the line numbers the screen got wrong (never the messages' text)",
+    )
     return root
 
 
@@ -73,6 +88,40 @@ def _nlu_evaluate(path: Path) -> int:
         print(f"careline nlu evaluate: {path}: {exc}", file=sys.stderr)
         return 2
     print(format_report(evaluate(messages, lambda text: classify(text).intent)))
+    return 0
+
+
+def _safety_evaluate(path: Path, *, show_mistakes: bool) -> int:
+    from careline.safety import SafetyScreen
+    from careline.safety.evaluate import (
+        EvaluationFileError,
+        evaluate,
+        format_report,
+        mistakes,
+        read_labelled_messages,
+    )
+
+    try:
+        with path.open(encoding="utf-8") as lines:
+            messages = read_labelled_messages(lines)
+    except OSError as exc:
+        print(f"careline safety evaluate: {exc}", file=sys.stderr)
+        return 2
+    except UnicodeDecodeError as exc:
+        print(f"careline safety evaluate: {path}: not UTF-8 text ({exc.reason})", file=sys.stderr)
+        return 2
+    except EvaluationFileError as exc:
+        print(f"careline safety evaluate: {path}: {exc}", file=sys.stderr)
+        return 2
+    screen = SafetyScreen()
+
+    def category(text: str) -> str:
+        return screen.screen(text).category.value
+
+    if show_mistakes:
+        for wrong in mistakes(messages, category):
+            print(f"line {wrong.line}: labelled {wrong.label}, screened {wrong.predicted}")
+    print(format_report(evaluate(messages, category)))
     return 0
 
 
@@ -109,6 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0 if all(r.passed for r in results) else 1
     if args.command == "nlu":
         return _nlu_evaluate(args.file)
+    if args.command == "safety":
+        return _safety_evaluate(args.file, show_mistakes=args.mistakes)
     return 2
 
 

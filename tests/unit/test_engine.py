@@ -804,3 +804,12 @@ def test_a_one_office_practice_keeps_the_plain_answer(practice: PracticeConfig) 
     assert reply.startswith("Tomorrow, Wednesday, Dec 2, we're open 8am-5pm.")
     saturday = texts(Conversation(one_office, TUESDAY_DEC_1_10AM).say("open on saturday?"))
     assert saturday.startswith("Saturday, Dec 5: we're closed. We open again Monday at 8am.")
+
+
+def test_an_emergency_with_crisis_signs_gets_911_and_988(chat: Conversation) -> None:
+    result = chat.say("i took all my pills and i want to die")
+    reply = texts(result)
+    assert "911" in reply
+    assert "988" in reply
+    [escalation] = result.escalations
+    assert (escalation.reason, escalation.urgency) == (EscalationReason.EMERGENCY, Urgency.EMERGENCY)

@@ -1,46 +1,141 @@
-"""The first safety screen: fires on emergencies and crises, not on everyday look-alikes."""
+"""The safety screen: emergencies and crises as patients type and say them, not their look-alikes."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from careline.safety import SafetyCategory, SafetyScreen
+from careline.safety.screen import RULES_PATH, RulesError, load_model, normalize
 
 SCREEN = SafetyScreen()
+EMERGENCY = SafetyCategory.EMERGENCY
+CRISIS = SafetyCategory.CRISIS
+NONE = SafetyCategory.NONE
+RULE_NAMES = frozenset(rule.name for rule in load_model().rules)
+
+
+def category(text: str) -> SafetyCategory:
+    return SCREEN.screen(text).category
+
+
+# ------------------------------------------------------------------------------ emergencies
 
 
 @pytest.mark.parametrize(
     "text",
     [
+        # chest pain, heart attack
         "I have chest pain",
         "CHEST PAIN!!!",
         "my chest feels really tight and heavy",
         "pressure in my chest going down my arm",
+        "I think I'm having a heart attack",
+        "feels like an elephant is sitting on my chest",
+        "pain radiating to my left arm and jaw",
+        "my dad is clutching his chest",
+        # breathing
         "my wife can't breathe",
         "he is not breathing",
-        "i cant brethe",
+        "my toddler's lips are turning blue",
+        "my inhaler isnt helping and im wheezing bad",
+        "i can't tell if the baby is breathing",
+        # stroke
         "I think dad is having a stroke, his face is drooping",
         "her speech is slurred",
-        "my son had a seizure just now",
+        "sudden weakness on my left side",
+        "my mom can't move her right arm",
+        "worst headache of my life",
+        # unresponsive, seizure
         "she passed out and won't wake up",
         "he collapsed in the kitchen",
+        "we found him unresponsive",
+        "my son had a seizure just now",
+        "she's been seizing for 5 minutes",
+        # bleeding, pregnancy
         "bleeding a lot and it won't stop",
+        "blood everywhere, deep cut on his leg",
+        "i'm 12 weeks pregnant and bleeding",
+        "soaking a pad every hour after the delivery",
+        # overdose, poisoning, anaphylaxis, choking, burns
         "my toddler swallowed some of the dishwasher pods",
+        "my grandson ate a button battery",
+        "I think he overdosed",
+        "she took a whole bottle of tylenol",
         "allergic reaction, my throat is swelling",
-        "I think I'm having a heart attack",
+        "ate peanuts and my lips are swelling up",
+        "my son is choking on a grape",
+        "spilled boiling water all over her arm",
+        # a declared emergency
         "this is an emergency",
         "should i call 911",
     ],
 )
 def test_emergencies_are_flagged(text: str) -> None:
-    assert SCREEN.screen(text).category is SafetyCategory.EMERGENCY
+    assert category(text) is EMERGENCY
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "chest pian and my arm is numb",
+        "cant breath",
+        "i cant brethe",
+        "my husband is unconcious",
+        "my daughter is having a siezure",
+        "anaphalactic reaction to shrimp",
+        "help my son is chokeing",
+        "my husband od'd on heroin",
+        "im having a hart attack",
+    ],
+)
+def test_misspelled_emergencies_are_flagged(text: str) -> None:
+    assert category(text) is EMERGENCY
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # speech recognition on a call: lower case, no punctuation, split words, mishearings
+        "my chest is tight and i can't catch my breath",
+        "i can't breed",
+        "my husband is having chess pain",
+        "my son took an over dose of his medicine",
+        "i think she's having a stroke her face is droop in",
+        "my wife passed out and hit her head",
+        "the baby isn't breathing",
+        "i think i'm having a hard attack",
+    ],
+)
+def test_voice_transcripts_of_emergencies_are_flagged(text: str) -> None:
+    assert category(text) is EMERGENCY
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I took too many pills",
+        "I took all of my pills",
+        "i took a bottle of pills",
+        "my son swallowed way too many of his tablets",
+        "i think i had too much insulin, shaky",
+        "i took like 30 of my xanax",
+        "my sister cut her wrists",
+        "he tried to hang himself, we just got him down",
+    ],
+)
+def test_an_overdose_or_attempt_in_progress_is_an_emergency(text: str) -> None:
+    assert category(text) is EMERGENCY
+
+
+# ------------------------------------------------------------------------------ crises
 
 
 @pytest.mark.parametrize(
     "text",
     [
         "I want to kill myself",
-        "i want to kil myself",
-        "thinking about suicde",
+        "thinking about suicide",
         "I have been feeling suicidal",
         "I want to die",
         "sometimes I wish I was dead",
@@ -48,30 +143,116 @@ def test_emergencies_are_flagged(text: str) -> None:
         "I can't go on anymore",
         "there is no reason to live",
         "I've been cutting myself again",
-        "my boyfriend hit me and I'm scared",
-        "he said he is going to kill me",
-        "I'm not safe at home",
         "I want to hurt someone",
-        "I took all of my pills",
+        "I'm having thoughts of hurting my baby",
+        "I don't want to live",
     ],
 )
 def test_crises_are_flagged(text: str) -> None:
-    assert SCREEN.screen(text).category is SafetyCategory.CRISIS
+    assert category(text) is CRISIS
 
 
 @pytest.mark.parametrize(
     "text",
     [
+        "i don't want to wake up tomorrow",
+        "everyone would be better off without me",
+        "I've been thinking of ending it",
+        "no reason to go on",
+        "nobody would even notice if i was gone",
+        "i'm so tired of living",
+        "what's the point of living",
+        "I've been saving up my pills",
+        "I just want to go to sleep and never wake up",
+        "i have a plan and i wrote goodbye letters",
+        "my son told me he wants to die",
+        "my daughter keeps talking about killing herself",
+    ],
+)
+def test_indirect_suicidal_thoughts_are_a_crisis(text: str) -> None:
+    assert category(text) is CRISIS
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sucidal",
+        "i want to kil myself",
+        "honestly i just want to kms",
+        "im suicidle",
+        "feel like killin myself",
+    ],
+)
+def test_misspelled_and_shorthand_crises_are_flagged(text: str) -> None:
+    assert category(text) is CRISIS
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i've been having sue aside thoughts",
+        "i don't want to be alive anymore",
+        "i'm having thoughts of killing my self",
+        "i want to hurt my self",
+    ],
+)
+def test_voice_transcripts_of_crises_are_flagged(text: str) -> None:
+    assert category(text) is CRISIS
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my boyfriend hit me and I'm scared",
+        "he hits me when he drinks",
+        "he said he is going to kill me",
+        "I'm not safe at home",
+        "im afraid to go home",
+        "my husband threatened to kill me last night",
+        "my stepdad touches me",
+        "the lady who takes care of my mom hits her",
+        "i think my neighbor's kid is being abused",
+        "he takes my phone and won't let me leave the house",
+    ],
+)
+def test_danger_at_home_is_a_crisis(text: str) -> None:
+    assert category(text) is CRISIS
+
+
+# ------------------------------------------------------------------------------ look-alikes
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # idioms
         "I'm dying to get in this week",
-        "refill my nitroglycerin please",
-        "no chest pain, just a cough",
-        "i am not suicidal, just want to talk about my meds",
+        "killing time till my appt",
+        "this wait is killing me",
+        "I'd kill for a sooner slot",
         "this traffic is killing me, running late",
-        "I walk with a limp since my knee surgery",
-        "please update my emergency contact",
+        "my back is killing me, can I get in today",
+        "bored to death in the waiting room",
+        "that price nearly gave me a heart attack",
+        "my boss is going to kill me for being late again",
+        "my husband is going to kill me if I miss this appointment again lol",
+        "he hit me up about the appointment time",
+        "I can't go on Tuesday, can we do Wednesday",
+        "I don't want to wake up the baby, can you text instead",
+        "i cant wake up early enough for 8am",
+        # medicines, tests, services
+        "refill my nitroglycerin please",
         "refill my seizure medication",
-        "my father had a stroke in 2019, can he be a new patient",
+        "I need a refill on my epipen",
+        "chest x-ray results?",
+        "blood test results",
+        "allergy shot appointment",
+        "please update my emergency contact",
+        "my husband stopped breathing treatments, does he still need the nebulizer",
+        "can't breathe through my nose with this sinus infection",
+        "I walk with a limp since my knee surgery",
         "not an emergency but my ear hurts",
+        # routine
         "what are your hours",
         "can I book a physical",
         "",
@@ -79,7 +260,106 @@ def test_crises_are_flagged(text: str) -> None:
     ],
 )
 def test_look_alikes_do_not_fire(text: str) -> None:
-    assert SCREEN.screen(text).category is SafetyCategory.NONE
+    assert category(text) is NONE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no chest pain, just a cough",
+        "no chest pain just a cough",
+        "i'm not having chest pain or trouble breathing, just a rash",
+        "i am not suicidal, just want to talk about my meds",
+        "no thoughts of hurting myself",
+        "no i'm not thinking about hurting myself",
+        "never been suicidal, just anxious",
+        "she's no longer having seizures since the new med",
+        "I don't want to die, I just want my back fixed",
+    ],
+)
+def test_negated_symptoms_and_screening_answers_do_not_fire(text: str) -> None:
+    assert category(text) is NONE
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("no fever but I can't breathe", EMERGENCY),
+        ("I don't have chest pain but I can't breathe", EMERGENCY),
+        ("i'm not okay i've been thinking about ending my life", CRISIS),
+        ("not sure if it's a stroke but his face is drooping", EMERGENCY),
+        ("I don't know what to do, my husband collapsed", EMERGENCY),
+        ("I don't want to live like this anymore", CRISIS),
+    ],
+)
+def test_a_negation_reaches_only_its_own_clause(text: str, expected: SafetyCategory) -> None:
+    assert category(text) is expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my dad had a heart attack last year, need his records",
+        "my father had a stroke in 2019, can he be a new patient",
+        "history of seizures, need a refill",
+        "she had a seizure 3 years ago and is doing fine",
+        "I was suicidal years ago but I'm doing well",
+        "my grandpa died of a heart attack, should I get my cholesterol checked",
+        "is it ok to exercise after a heart attack? mine was in 2021",
+        "I went to the ER last week for chest pain, need a follow up",
+        "I fainted at my last blood draw so can I lie down this time?",
+        "my brother overdosed last year and I want to learn about narcan",
+        "we lost my dad to suicide last year, my mom needs grief counseling",
+    ],
+)
+def test_history_and_records_do_not_fire(text: str) -> None:
+    assert category(text) is NONE
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("my dad had a heart attack last year and now he has chest pain again", EMERGENCY),
+        ("she had a seizure last month and is having another one now", EMERGENCY),
+        ("I hurt myself on purpose last night and want to do it again", CRISIS),
+    ],
+)
+def test_history_does_not_hide_what_is_happening_now(text: str, expected: SafetyCategory) -> None:
+    assert category(text) is expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what are the signs of a stroke?",
+        "what are symptoms of a heart attack in women",
+        "what should I do if my child has a seizure at school?",
+        "Dr said to call if the chest pain comes back, it hasn't",
+        "the doctor said my chest pain was just acid reflux",
+        "do you do suicide risk screening for teens",
+        "the form asks if I ever had thoughts of self harm",
+    ],
+)
+def test_questions_about_a_condition_and_hypotheticals_do_not_fire(text: str) -> None:
+    assert category(text) is NONE
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["I think I'm having a stroke", "is this a heart attack? my chest is burning", "am I having a stroke?"],
+)
+def test_asking_whether_it_is_happening_now_still_fires(text: str) -> None:
+    assert category(text) is EMERGENCY
+
+
+@pytest.mark.parametrize(
+    "text", ["do i take too many pills? can someone review my meds", "I have too many pills left over"]
+)
+def test_talk_about_how_many_pills_is_not_an_overdose(text: str) -> None:
+    assert category(text) is NONE
+
+
+# ------------------------------------------------------------------------------ the result
 
 
 def test_the_rule_name_is_reported_and_holds_no_patient_words() -> None:
@@ -88,24 +368,97 @@ def test_the_rule_name_is_reported_and_holds_no_patient_words() -> None:
     assert result.rule == "chest_pain"
 
 
-def test_crisis_wins_when_both_fire() -> None:
-    assert SCREEN.screen("my chest hurts and I want to die").category is SafetyCategory.CRISIS
+def test_a_physical_emergency_comes_first_but_the_crisis_is_kept() -> None:
+    result = SCREEN.screen("my chest hurts and I want to die")
+    assert result.category is EMERGENCY
+    assert result.crisis_signal
+    assert result.rules == ("chest_pain", "death_wish")
+
+
+def test_an_overdose_with_suicidal_words_is_an_emergency_with_the_crisis_signal() -> None:
+    result = SCREEN.screen("I took all my pills, I want to die")
+    assert (result.category, result.rule, result.crisis_signal) == (EMERGENCY, "overdose", True)
+
+
+def test_a_crisis_beats_a_general_emergency_cue() -> None:
+    result = SCREEN.screen("this is an emergency, I want to kill myself")
+    assert result.category is CRISIS
+    assert result.rules[-1] == "declared_emergency"
+
+
+def test_nothing_flagged_has_no_rule_and_no_signal() -> None:
+    result = SCREEN.screen("what time do you open tomorrow")
+    assert (result.flagged, result.rule, result.rules, result.crisis_signal) == (False, None, (), False)
 
 
 @pytest.mark.parametrize(
     "text",
     [
-        "I took too many pills",
-        "my son swallowed way too many of his tablets",
-        "i think i had too much insulin, shaky",
+        "Maria Lopez DOB 03/14/1984 has crushing chest pressure at 12 Elm Street",
+        "this is Jordan Reyes, 503-555-0142, I want to kill myself",
+        "no chest pain, Dr Okafor said my MRN is 88231",
     ],
 )
-def test_taking_too_many_pills_is_an_emergency(text: str) -> None:
-    assert SafetyScreen().screen(text).category is SafetyCategory.EMERGENCY
+def test_results_and_explanations_carry_rule_names_only(text: str) -> None:
+    result = SCREEN.screen(text)
+    assert result.rule is None or result.rule in RULE_NAMES
+    assert set(result.rules) <= RULE_NAMES
+    findings = SCREEN.explain(text)
+    assert {f.rule for f in findings} <= RULE_NAMES
+    shown = repr(result) + repr(findings)
+    for word in ("maria", "lopez", "1984", "jordan", "reyes", "0142", "okafor", "88231", "elm"):
+        assert word not in shown.lower()
+
+
+def test_explain_names_the_guard_that_stopped_a_match() -> None:
+    findings = {f.rule: f for f in SCREEN.explain("no chest pain, my dad had a stroke in 2019")}
+    assert (findings["chest_pain"].fired, findings["chest_pain"].stopped_by) == (False, "negation")
+    assert (findings["stroke"].fired, findings["stroke"].stopped_by) == (False, "past")
+
+
+def test_screening_is_deterministic() -> None:
+    text = "my husband is having chess pain and cant breed"
+    assert SCREEN.screen(text) == SCREEN.screen(text) == SafetyScreen().screen(text)
+
+
+def test_normalization_reads_typing_and_speech_the_same_way() -> None:
+    assert normalize("I can't breathe!! Chest pian…") == "i cant breathe | chest pain"
+    assert normalize("i can't breed") == "i cant breathe"
+    assert normalize("sue aside thoughts") == "suicide thoughts"
+    assert normalize("unconsious") == "unconscious"
+    # real words are never "corrected" into a key word
+    assert normalize("billing cooking spelling") == "billing cooking spelling"
+
+
+# ------------------------------------------------------------------------------ the rules file
+
+
+def test_the_rules_file_loads_and_names_every_rule_once() -> None:
+    model = load_model(RULES_PATH)
+    assert len(RULE_NAMES) == len(model.rules) >= 20
+    assert {r.category for r in model.rules} == {EMERGENCY, CRISIS}
+
+
+def _broken_rules(tmp_path: Path, old: str, new: str) -> Path:
+    text = RULES_PATH.read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "rules.yaml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
 
 
 @pytest.mark.parametrize(
-    "text", ["do i take too many pills? can someone review my meds", "I have too many pills left over"]
+    ("old", "new", "message"),
+    [
+        ("guards: [negation, past, hypothetical]", "guards: [negation, sometimes]", r"unknown guard"),
+        ("    tier: attempt", "    tier: urgent", r"tier must be"),
+        ("    category: crisis", "    category: none", r"category must be"),
+        ("'\\bsuicid\\w*'", "'\\bsuicid(\\w*'", r"rules\.suicidal.*bad pattern"),
+        ("'\\bsuicid\\w*'", "'\\b{NOPE}'", r"unknown macro \{NOPE\}"),
+    ],
 )
-def test_talk_about_how_many_pills_is_not_an_overdose(text: str) -> None:
-    assert SafetyScreen().screen(text).category is SafetyCategory.NONE
+def test_a_broken_rules_file_is_refused_with_the_rule_named(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    with pytest.raises(RulesError, match=message):
+        load_model(_broken_rules(tmp_path, old, new))

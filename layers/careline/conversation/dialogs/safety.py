@@ -16,8 +16,13 @@ def safety_protocol(turn: Turn, result: SafetyResult) -> None:
     if result.category is SafetyCategory.EMERGENCY:
         turn.intent = "safety_emergency"
         summary = agent_summary(turn, f"may have an emergency (screen rule: {result.rule}); told to call 911")
+        if result.crisis_signal:
+            summary += "; crisis signs too: given the 988 Lifeline as well"
         turn.escalate(EscalationReason.EMERGENCY, Urgency.EMERGENCY, Queue.NURSE, summary)
-        turn.reply("safety_emergency", purpose="safety")
+        # an attempt in progress ("I took all my pills, I want to die") is 911 first, and never
+        # without 988: every message with a crisis sign gets the Lifeline
+        key = "safety_emergency_and_crisis" if result.crisis_signal else "safety_emergency"
+        turn.reply(key, purpose="safety")
     else:
         turn.intent = "safety_crisis"
         summary = agent_summary(
