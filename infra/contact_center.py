@@ -49,8 +49,9 @@ VOICE_CONTACT_TIMEOUT = cdk.Duration.seconds(3)
 VOICE_CONTACT_CONCURRENCY = 5
 # The deploy-time custom resource that points the number at the flow: one call per deployment.
 NUMBER_FLOW_CONCURRENCY = 1
-# What an agent handles at once: one call.
+# What an agent handles at once: one call, and a few text escalations (tasks) beside it.
 VOICE_CONCURRENCY = 1
+TASK_CONCURRENCY = 3
 
 
 @dataclass(frozen=True)
@@ -355,7 +356,11 @@ class ContactCenter(Construct):
             media_concurrencies=[
                 connect.CfnRoutingProfile.MediaConcurrencyProperty(
                     channel="VOICE", concurrency=VOICE_CONCURRENCY
-                )
+                ),
+                # escalations by text arrive as Connect tasks (the escalation workflow)
+                connect.CfnRoutingProfile.MediaConcurrencyProperty(
+                    channel="TASK", concurrency=TASK_CONCURRENCY
+                ),
             ],
             default_outbound_queue_arn=self.queues[profile.home_queue].attr_queue_arn,
             queue_configs=[
@@ -363,9 +368,10 @@ class ContactCenter(Construct):
                     delay=0,
                     priority=priority,
                     queue_reference=connect.CfnRoutingProfile.RoutingProfileQueueReferenceProperty(
-                        channel="VOICE", queue_arn=self.queues[queue].attr_queue_arn
+                        channel=channel, queue_arn=self.queues[queue].attr_queue_arn
                     ),
                 )
+                for channel in ("VOICE", "TASK")
                 for priority, queue in enumerate(profile.queues, start=1)
             ],
         )

@@ -8,9 +8,11 @@ import aws_cdk as cdk
 from careline.config import PracticeConfig
 from constructs import Construct
 
+from infra.agent_panel import AgentPanel
 from infra.contact_center import ContactCenter
 from infra.conversation import SmsConversation
 from infra.data import ConversationStore, EncryptionKey
+from infra.escalation import EscalationWorkflow
 from infra.events import DomainEventBus
 from infra.layers import CarelineLayers
 from infra.messaging import SmsChannel
@@ -62,10 +64,41 @@ class CarelineStack(cdk.Stack):
         self.alarms = Alarms(self, "Alarms", key=key, alarm_email=deployment.alarm_email)
         self.alarms.watch_function("SmsInbound", self.conversation.handler.function)
         self.alarms.watch_dead_letter_queue("SmsInbound", self.conversation.dead_letter_queue)
+        # Staff see the escalations of their queues, read the patient's context, accept, reply, hand back.
+        self.agent_panel = AgentPanel(
+            self,
+            "AgentPanel",
+            key=key,
+            store=self.store,
+            sms=self.sms,
+            layers=self.layers,
+            log_retention_days=deployment.log_retention_days,
+        )
+        self.alarms.watch_function("AgentApi", self.agent_panel.handler.function)
         self.contact_center = self._contact_center(config) if deployment.voice.enabled else None
+        # After the contact center: with a phone line, escalations by text become Connect tasks.
+        self.escalation = EscalationWorkflow(
+            self,
+            "Escalation",
+            config=config,
+            key=key,
+            store=self.store,
+            events_bus=self.events,
+            sms=self.sms,
+            layers=self.layers,
+            alarms=self.alarms,
+            log_retention_days=deployment.log_retention_days,
+            contact_center=self.contact_center,
+        )
+        self.agent_panel.allow_task_response(self.escalation.state_machine)
+        cdk.CfnOutput(
+            self, "EscalationStateMachineArn", value=self.escalation.state_machine.state_machine_arn
+        )
 
         cdk.CfnOutput(self, "TableName", value=self.store.table.table_name)
         cdk.CfnOutput(self, "AlarmTopicArn", value=self.alarms.topic.topic_arn)
+        cdk.CfnOutput(self, "AgentPanelUrl", value=self.agent_panel.url)
+        cdk.CfnOutput(self, "StaffUserPoolId", value=self.agent_panel.user_pool.user_pool_id)
 
     def _voice_turn(self, config: PracticeConfig) -> VoiceTurn:
         deployment = config.deployment

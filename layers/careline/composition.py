@@ -418,3 +418,408 @@ def install_overrides(overrides: Overrides | None) -> None:
 def reset_runtime() -> None:
     """Forget the cached runtime and any installed overrides (tests, local stack restarts)."""
     install_overrides(None)
+
+
+# --- the escalation workflow's functions (functions/escalation_*) ---------------------------------
+
+if TYPE_CHECKING:
+    from careline.escalation.ports import AgentWorkItems, EscalationStore, WorkflowControl
+
+
+class EscalationSettings(BaseModel):
+    """The environment of the escalation workflow's functions. Each function is given only what its
+    step uses, so everything but the config path is optional here; a step that needs a missing one
+    gets a `ConfigError` naming it."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    config_path: Path = Field(alias="CARELINE_CONFIG_PATH")
+    table_name: str | None = Field(default=None, alias="CARELINE_TABLE_NAME", min_length=3, max_length=255)
+    kms_key_arn: str | None = Field(
+        default=None, alias="CARELINE_KMS_KEY_ARN", pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/.+$"
+    )
+    state_machine_arn: str | None = Field(
+        default=None,
+        alias="CARELINE_ESCALATION_STATE_MACHINE_ARN",
+        pattern=r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:.+$",
+    )
+    # the practice's Connect instance and the stack's task flow; unset without a phone line
+    connect_instance_id: str | None = Field(default=None, alias="CARELINE_CONNECT_INSTANCE_ID")
+    connect_task_flow_id: str | None = Field(default=None, alias="CARELINE_CONNECT_TASK_FLOW_ID")
+    agent_panel_url: str | None = Field(
+        default=None, alias="CARELINE_AGENT_PANEL_URL", pattern=r"^https?://\S+$"
+    )
+    messenger: Literal["sms", "outbox"] = Field(default="sms", alias="CARELINE_MESSENGER")
+    origination_identity: str | None = Field(default=None, alias="CARELINE_ORIGINATION_IDENTITY")
+    sms_configuration_set: str | None = Field(default=None, alias="CARELINE_SMS_CONFIGURATION_SET")
+    region: str | None = Field(default=None, alias="AWS_REGION")
+    endpoint_url: str | None = Field(default=None, alias="AWS_ENDPOINT_URL")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> EscalationSettings:
+        """Read and validate the environment; `ConfigError` names each missing or bad variable."""
+        env = dict(os.environ if environ is None else environ)
+        if not env.get("AWS_REGION") and env.get("AWS_DEFAULT_REGION"):
+            env["AWS_REGION"] = env["AWS_DEFAULT_REGION"]
+        try:
+            return cls.model_validate({k: v for k, v in env.items() if v != ""})
+        except ValidationError as exc:
+            problems = [
+                f"{'.'.join(str(p) for p in err['loc'])} "
+                + ("is not set" if err["type"] == "missing" else err["msg"])
+                for err in exc.errors(include_input=False, include_url=False)
+            ]
+            raise ConfigError("invalid Careline environment:\n  " + "\n  ".join(problems)) from None
+
+    def require(self, field_name: str) -> str:
+        """The value of setting `field_name`, or a `ConfigError` naming its variable."""
+        value = getattr(self, field_name)
+        if not value:
+            alias = type(self).model_fields[field_name].alias
+            raise ConfigError(f"invalid Careline environment:\n  {alias} is not set")
+        return str(value)
+
+
+@dataclass(frozen=True)
+class EscalationOverrides:
+    """What tests and the local runtime may inject into the escalation functions' runtime (on top
+    of `Overrides`' clock, messenger, config, store and cipher)."""
+
+    escalations: EscalationStore | None = None
+    workflows: WorkflowControl | None = None
+    # a work-item creator to use instead of Connect (tests: a Stubber-backed Connect adapter)
+    work_items: AgentWorkItems | None = None
+
+
+class EscalationRuntime:
+    """What the escalation functions use, each part built on first use (a function builds only what
+    its step needs, so it needs only that part's environment and grants)."""
+
+    def __init__(
+        self, settings: EscalationSettings, overrides: Overrides, escalation: EscalationOverrides
+    ) -> None:
+        self.settings = settings
+        self._overrides = overrides
+        self._escalation = escalation
+        self._session = _session_for(settings.region)
+        self._parts: dict[str, Any] = {}
+        # re-entrant: building one part may build another (the store needs the cipher)
+        self._parts_lock = threading.RLock()
+
+    def _part(self, name: str, build: Callable[[], Any]) -> Any:
+        with self._parts_lock:
+            if name not in self._parts:
+                self._parts[name] = build()
+            return self._parts[name]
+
+    @property
+    def config(self) -> PracticeConfig:
+        def build() -> PracticeConfig:
+            if self._overrides.config is not None:
+                return self._overrides.config
+            return load_practice_config(self.settings.config_path)
+
+        config: PracticeConfig = self._part("config", build)
+        return config
+
+    @property
+    def clock(self) -> Clock:
+        return self._overrides.clock if self._overrides.clock is not None else SystemClock()
+
+    def _cipher(self) -> FieldCipher:
+        def build() -> FieldCipher:
+            if self._overrides.cipher is not None:
+                return self._overrides.cipher
+            from careline.store.cipher import KmsFieldCipher
+
+            return KmsFieldCipher(self.settings.require("kms_key_arn"))
+
+        cipher: FieldCipher = self._part("cipher", build)
+        return cipher
+
+    @property
+    def escalations(self) -> EscalationStore:
+        def build() -> EscalationStore:
+            if self._escalation.escalations is not None:
+                return self._escalation.escalations
+            from careline.store.escalations import DynamoEscalationStore
+
+            return DynamoEscalationStore(
+                self.settings.require("table_name"),
+                self._cipher(),
+                self.config.deployment.retention_days,
+                self.clock,
+                region=self.settings.region,
+                host=self.settings.endpoint_url,
+            )
+
+        store: EscalationStore = self._part("escalations", build)
+        return store
+
+    @property
+    def contexts(self) -> ContextStore:
+        def build() -> ContextStore:
+            if self._overrides.store is not None:
+                return self._overrides.store
+            from careline.store.context_store import DynamoContextStore
+
+            return DynamoContextStore(
+                self.settings.require("table_name"),
+                self._cipher(),
+                self.config.deployment.retention_days,
+                self.clock,
+                region=self.settings.region,
+                host=self.settings.endpoint_url,
+            )
+
+        store: ContextStore = self._part("contexts", build)
+        return store
+
+    @property
+    def messenger(self) -> Messenger:
+        def build() -> Messenger:
+            if self._overrides.messenger is not None:
+                return self._overrides.messenger
+            if self.settings.messenger == "outbox":
+                from careline.messaging.outbox import OutboxMessenger
+
+                return OutboxMessenger(self.clock)
+            from careline.messaging.sms import SMS_CLIENT_CONFIG, SmsMessenger
+
+            client = self._session.client(
+                "pinpoint-sms-voice-v2", endpoint_url=self.settings.endpoint_url, config=SMS_CLIENT_CONFIG
+            )
+            return SmsMessenger(
+                client, self.settings.require("origination_identity"), self.settings.sms_configuration_set
+            )
+
+        messenger: Messenger = self._part("messenger", build)
+        return messenger
+
+    @property
+    def workflows(self) -> WorkflowControl:
+        def build() -> WorkflowControl:
+            if self._escalation.workflows is not None:
+                return self._escalation.workflows
+            from careline.escalation.stepfunctions import StepFunctionsWorkflow
+
+            client = self._session.client("stepfunctions", endpoint_url=self.settings.endpoint_url)
+            return StepFunctionsWorkflow(client, self.settings.require("state_machine_arn"))
+
+        workflows: WorkflowControl = self._part("workflows", build)
+        return workflows
+
+    @property
+    def work_items(self) -> AgentWorkItems | None:
+        """Connect tasks, or None when the practice has no Connect instance (no phone line)."""
+
+        def build() -> AgentWorkItems | None:
+            if self._escalation.work_items is not None:
+                return self._escalation.work_items
+            if not self.settings.connect_instance_id:
+                return None
+            from careline.escalation.connect_tasks import CONNECT_CLIENT_CONFIG, ConnectAgentTasks
+
+            client = self._session.client(
+                "connect", endpoint_url=self.settings.endpoint_url, config=CONNECT_CLIENT_CONFIG
+            )
+            return ConnectAgentTasks(
+                client, self.settings.connect_instance_id, self.settings.require("connect_task_flow_id")
+            )
+
+        work_items: AgentWorkItems | None = self._part("work_items", build)
+        return work_items
+
+
+def _session_for(region: str | None) -> boto3.session.Session:
+    import boto3
+
+    return boto3.session.Session(region_name=region)
+
+
+_escalation_lock = threading.Lock()
+_escalation_overrides = EscalationOverrides()
+_escalation_runtime: tuple[object, EscalationOverrides, EscalationRuntime] | None = None
+
+
+def get_escalation_runtime() -> EscalationRuntime:
+    """The escalation functions' runtime, built on first use from the environment and the installed
+    overrides (both kinds); rebuilt whenever either is installed again."""
+    global _escalation_runtime
+    with _escalation_lock:
+        overrides = _overrides
+        cached = _escalation_runtime
+        if cached is None or cached[0] is not overrides or cached[1] is not _escalation_overrides:
+            runtime = EscalationRuntime(
+                EscalationSettings.from_env(), overrides or Overrides(), _escalation_overrides
+            )
+            cached = (overrides, _escalation_overrides, runtime)
+            _escalation_runtime = cached
+        return cached[2]
+
+
+def install_escalation_overrides(overrides: EscalationOverrides | None) -> None:
+    """Use `overrides` for the escalation functions' next runtime (None: none)."""
+    global _escalation_overrides, _escalation_runtime
+    with _escalation_lock:
+        _escalation_overrides = overrides or EscalationOverrides()
+        _escalation_runtime = None
+
+
+# -- the agent panel (functions/agent_api) ---------------------------------------------------------
+
+if TYPE_CHECKING:
+    from careline.agents import AgentPanel
+    from careline.agents.page import PanelSettings
+
+
+class AgentSettings(BaseModel):
+    """The agent API's environment: the table, the key, the SMS sender, and where the panel page
+    signs in (docs/architecture.md, "Agent panel"). No hash secret: the API is given party ids."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    config_path: Path = Field(alias="CARELINE_CONFIG_PATH")
+    table_name: str = Field(alias="CARELINE_TABLE_NAME", min_length=3, max_length=255)
+    kms_key_arn: str = Field(
+        alias="CARELINE_KMS_KEY_ARN", pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/.+$"
+    )
+    messenger: Literal["sms", "outbox"] = Field(default="sms", alias="CARELINE_MESSENGER")
+    origination_identity: str | None = Field(default=None, alias="CARELINE_ORIGINATION_IDENTITY")
+    sms_configuration_set: str | None = Field(default=None, alias="CARELINE_SMS_CONFIGURATION_SET")
+    # the panel page's own address (the API stage's root), the Cognito sign-in domain and app client
+    panel_url: str | None = Field(default=None, alias="CARELINE_AGENT_PANEL_URL", pattern=r"^https?://\S+/$")
+    auth_domain: str | None = Field(
+        default=None, alias="CARELINE_AGENT_AUTH_DOMAIN", pattern=r"^https://\S+$"
+    )
+    client_id: str | None = Field(default=None, alias="CARELINE_AGENT_CLIENT_ID", min_length=1)
+    region: str | None = Field(default=None, alias="AWS_REGION")
+    endpoint_url: str | None = Field(default=None, alias="AWS_ENDPOINT_URL")
+
+    @model_validator(mode="after")
+    def _complete(self) -> AgentSettings:
+        if self.messenger == "sms" and not self.origination_identity:
+            raise ValueError("CARELINE_ORIGINATION_IDENTITY is required when CARELINE_MESSENGER=sms")
+        page = (self.panel_url, self.auth_domain, self.client_id)
+        if any(page) and not all(page):
+            raise ValueError(
+                "CARELINE_AGENT_PANEL_URL, CARELINE_AGENT_AUTH_DOMAIN and CARELINE_AGENT_CLIENT_ID "
+                "go together (the panel page's sign-in)"
+            )
+        return self
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> AgentSettings:
+        """Read and validate the environment; `ConfigError` names each missing or bad variable."""
+        env = dict(os.environ if environ is None else environ)
+        if not env.get("AWS_REGION") and env.get("AWS_DEFAULT_REGION"):
+            env["AWS_REGION"] = env["AWS_DEFAULT_REGION"]
+        try:
+            return cls.model_validate({k: v for k, v in env.items() if v != ""})
+        except ValidationError as exc:
+            problems = []
+            for err in exc.errors(include_input=False, include_url=False):
+                name = ".".join(str(p) for p in err["loc"])
+                message = "is not set" if err["type"] == "missing" else err["msg"]
+                problems.append(f"{name} {message}" if name else message)
+            raise ConfigError("invalid Careline environment:\n  " + "\n  ".join(problems)) from None
+
+
+@dataclass(frozen=True)
+class AgentRuntime:
+    """What the agent API needs: the panel's use cases and, in AWS, the page's sign-in settings."""
+
+    config: PracticeConfig
+    clock: Clock
+    panel: AgentPanel
+    page: PanelSettings | None
+
+
+def build_agent_runtime(
+    settings: AgentSettings,
+    overrides: Overrides | None = None,
+    escalation: EscalationOverrides | None = None,
+) -> AgentRuntime:
+    """The agent panel wired from `settings`; `overrides` as for the turn runtime (clock, messenger,
+    config, context store, cipher), and the escalation store of `escalation`, if it has one."""
+    from urllib.parse import urlsplit
+
+    from careline.agents import AgentPanel
+    from careline.agents.page import PanelSettings
+    from careline.agents.stepfunctions import StepFunctionsAcceptance
+    from careline.store.audit import DynamoAuditLog
+    from careline.store.cipher import KmsFieldCipher
+    from careline.store.context_store import DynamoContextStore
+    from careline.store.escalations import DynamoEscalationStore
+
+    given = overrides or Overrides()
+    session = _session_for(settings.region)
+    config = given.config if given.config is not None else load_practice_config(settings.config_path)
+    clock: Clock = given.clock if given.clock is not None else SystemClock()
+    cipher = given.cipher if given.cipher is not None else KmsFieldCipher(settings.kms_key_arn)
+    retention = config.deployment.retention_days
+    where = {"region": settings.region, "host": settings.endpoint_url}
+    contexts = (
+        given.store
+        if given.store is not None
+        else DynamoContextStore(settings.table_name, cipher, retention, clock, **where)
+    )
+    messenger: Messenger
+    if given.messenger is not None:
+        messenger = given.messenger
+    elif settings.messenger == "outbox":
+        from careline.messaging.outbox import OutboxMessenger
+
+        messenger = OutboxMessenger(clock)
+    else:
+        from careline.messaging.sms import SMS_CLIENT_CONFIG, SmsMessenger
+
+        assert settings.origination_identity  # guaranteed by AgentSettings validation
+        messenger = SmsMessenger(
+            session.client(
+                "pinpoint-sms-voice-v2", endpoint_url=settings.endpoint_url, config=SMS_CLIENT_CONFIG
+            ),
+            settings.origination_identity,
+            settings.sms_configuration_set,
+        )
+    panel = AgentPanel(
+        escalations=(
+            escalation.escalations
+            if escalation is not None and escalation.escalations is not None
+            else DynamoEscalationStore(settings.table_name, cipher, retention, clock, **where)
+        ),
+        contexts=contexts,
+        messenger=messenger,
+        audit=DynamoAuditLog(settings.table_name, retention, **where),
+        workflow=StepFunctionsAcceptance(session.client("stepfunctions", endpoint_url=settings.endpoint_url)),
+        clock=clock,
+        catalog=config.catalog,
+    )
+    page = None
+    if settings.panel_url and settings.auth_domain and settings.client_id:
+        page = PanelSettings(
+            mode="cognito",
+            api_base=urlsplit(settings.panel_url).path.rstrip("/"),
+            timezone=config.practice.timezone,
+            auth_domain=settings.auth_domain,
+            client_id=settings.client_id,
+            redirect_uri=settings.panel_url,
+        )
+    return AgentRuntime(config=config, clock=clock, panel=panel, page=page)
+
+
+_agent_runtime: tuple[object, EscalationOverrides, AgentRuntime] | None = None
+
+
+def get_agent_runtime() -> AgentRuntime:
+    """The agent API's runtime, built on first use from the environment and the installed overrides
+    (both kinds); rebuilt whenever either is installed again."""
+    global _agent_runtime
+    with _lock:
+        overrides, escalation = _overrides, _escalation_overrides
+        cached = _agent_runtime
+        if cached is None or cached[0] is not overrides or cached[1] is not escalation:
+            runtime = build_agent_runtime(AgentSettings.from_env(), overrides, escalation)
+            cached = (overrides, escalation, runtime)
+            _agent_runtime = cached
+        return cached[2]

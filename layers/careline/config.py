@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from datetime import date, time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
@@ -24,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from careline.conversation.model import Queue
+from careline.conversation.model import Queue, Urgency
 from careline.errors import ConfigError
 from careline.messages import CATALOG_CHANNELS, MESSAGE_PLACEHOLDERS, MessageCatalog, check_template
 
@@ -118,6 +118,20 @@ class VoiceDeployment(_Strict):
         return value
 
 
+class EscalationDeployment(_Strict):
+    """Where the escalation workflow's pages go (SNS topics the stack creates, one subscription per
+    address given) and the agent panel's address, which each agent task links to."""
+
+    # paged at once for an emergency or a crisis escalation (ids, urgency and queue only)
+    on_call_phone: str | None = Field(default=None, pattern=E164_PATTERN)
+    on_call_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
+    # told when an escalation's SLA passes, or a page cannot be sent
+    supervisor_phone: str | None = Field(default=None, pattern=E164_PATTERN)
+    supervisor_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
+    # the agent panel (https); a task links to <agent_panel_url>/escalations/<party id>/<escalation id>
+    agent_panel_url: str | None = Field(default=None, pattern=r"^https://\S+$")
+
+
 class Deployment(_Strict):
     account: str = Field(pattern=r"^\d{12}$")
     region: str = Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
@@ -140,6 +154,7 @@ class Deployment(_Strict):
         default=None, pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/.+$"
     )
     voice: VoiceDeployment = Field(default_factory=VoiceDeployment)
+    escalation: EscalationDeployment = Field(default_factory=EscalationDeployment)
 
     @model_validator(mode="after")
     def _phone_line_fits_the_region(self) -> Deployment:
@@ -358,6 +373,35 @@ class Faq(_Strict):
     fax_number: str = Field(pattern=E164_PATTERN)
 
 
+# Minutes an agent has to accept an escalation, by urgency (what the sample practice promises).
+DEFAULT_SLA_MINUTES: dict[Urgency, int] = {
+    Urgency.EMERGENCY: 2,
+    Urgency.CRISIS: 5,
+    Urgency.URGENT: 15,
+    Urgency.ROUTINE: 60,
+}
+# Step Functions waits at most a year; a day is the most an SLA here may be.
+SlaMinutes = Annotated[int, Field(ge=1, le=1440)]
+
+
+class EscalationPolicy(_Strict):
+    """The escalation workflow's promises: how long an agent has to accept, by urgency; how long it
+    keeps waiting after that before it alarms; the line patients may call for urgent needs."""
+
+    sla_minutes: dict[Urgency, SlaMinutes] = Field(default_factory=lambda: dict(DEFAULT_SLA_MINUTES))
+    follow_up_hours: int = Field(default=72, ge=1, le=720)
+    # told to a patient nobody reached before the queue closed; default: the practice's number
+    on_call_line: str | None = Field(default=None, pattern=E164_PATTERN)
+
+    @field_validator("sla_minutes")
+    @classmethod
+    def _every_urgency(cls, value: dict[Urgency, int]) -> dict[Urgency, int]:
+        missing = [u.value for u in Urgency if u not in value]
+        if missing:
+            raise ValueError(f"missing urgency(ies): {', '.join(missing)}")
+        return value
+
+
 class QueueConfig(_Strict):
     """An escalation queue: who answers, when they are there, and how fast they promise to reply."""
 
@@ -382,6 +426,7 @@ class PracticeConfig(_Strict):
     providers: tuple[Provider, ...] = ()
     faq: Faq
     queues: dict[Queue, QueueConfig]
+    escalation: EscalationPolicy = Field(default_factory=EscalationPolicy)
     messages: dict[str, MessageTemplates]
     deployment: Deployment
 

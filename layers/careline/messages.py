@@ -87,6 +87,14 @@ MESSAGE_PLACEHOLDERS: Final[Mapping[str, frozenset[str]]] = {
     "frustration_in_hours": frozenset({"queue_label", "minutes"}),
     "frustration_after_hours": frozenset({"queue_label", "next_open"}),
     "offer_declined": frozenset(),
+    # the escalation workflow, when nobody accepted within the SLA (texts only): staffed for a while
+    # yet; closed or closing (`next_open`, and `on_call_line` for urgent needs); an emergency or
+    # crisis (back to 911 / 988)
+    "escalation_delayed_in_hours": frozenset({"queue_label"}),
+    "escalation_delayed_after_hours": frozenset({"queue_label", "next_open", "on_call_line"}),
+    "escalation_delayed_crisis": frozenset(),
+    # a staff member hands the conversation back to Careline (agent panel)
+    "staff_handed_back": frozenset(),
     # what is not built yet: say so honestly and offer a person
     "appointments_offer_person": frozenset(),
     "refills_offer_person": frozenset(),

@@ -18,8 +18,9 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
+from careline_local.agents import API_BASE, AgentDesk, UnknownStaff, render_local_panel
 from careline_local.calls import BadHandlerResponse, CallClosed, UnknownCall, VoiceUnavailable
 from careline_local.clock import DurationError, parse_duration, parse_instant
 from careline_local.jobs import UnknownJobError
@@ -54,6 +55,7 @@ def _iso(value: datetime) -> str:
 class GatewayHandler(BaseHTTPRequestHandler):
     server_version = "CarelineLocal/1"
     stack: ClassVar[LocalStack]
+    desk: ClassVar[AgentDesk]
     demo_patients: ClassVar[list[dict[str, str]]] = []
 
     # -- plumbing ----------------------------------------------------------------------------------
@@ -81,6 +83,16 @@ class GatewayHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("Content-Security-Policy", "default-src 'self'")
         self.send_header("X-Content-Type-Options", "nosniff")
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _send_panel(self) -> None:
+        page = render_local_panel(self.stack.config.practice.timezone)
+        payload = page.html.encode("utf-8")
+        self.send_response(HTTPStatus.OK)
+        for name, value in page.headers().items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
 
@@ -129,6 +141,10 @@ class GatewayHandler(BaseHTTPRequestHandler):
         ok = HTTPStatus.OK
         if method == "GET" and path in {"/", "/index.html"}:
             self._send_static("index.html")
+        elif method == "GET" and path in {"/agents", "/agents/"}:
+            self._send_panel()
+        elif path.startswith(f"{API_BASE}/"):
+            return self._agent_api(method, path.removeprefix(API_BASE))
         elif method == "GET" and path.startswith("/static/"):
             self._send_static(path.removeprefix("/static/"))
         elif method == "GET" and path == "/api/health":
@@ -174,6 +190,20 @@ class GatewayHandler(BaseHTTPRequestHandler):
             "replies": [m.to_json() for m in outcome.replies_to(sender)],
             "escalations": [e.to_json() for e in outcome.escalations],
         }
+
+    def _agent_api(self, method: str, path: str) -> HTTPStatus:
+        """The agent panel's API: the agent API handler, signed in as the demo staff member the page
+        names (the header stands in for Cognito's token; the handler reads only the claims)."""
+        who = self.headers.get("X-Careline-Demo-User") or ""
+        query = dict(parse_qsl(urlsplit(self.path).query))
+        body = self._json_body() if method == "POST" else None
+        try:
+            response = self.desk.request(who, method, path, query=query or None, body=body)
+        except UnknownStaff:
+            raise ApiError(HTTPStatus.UNAUTHORIZED, "sign in as one of the demo staff first") from None
+        status = HTTPStatus(response.status)
+        self._send_json(status, response.body)
+        return status
 
     @staticmethod
     def _voice(action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -272,7 +302,9 @@ class Gateway:
 
     def __init__(self, stack: LocalStack, port: int, demo_patients: list[dict[str, str]]) -> None:
         handler = type(
-            "BoundGatewayHandler", (GatewayHandler,), {"stack": stack, "demo_patients": demo_patients}
+            "BoundGatewayHandler",
+            (GatewayHandler,),
+            {"stack": stack, "desk": AgentDesk(stack), "demo_patients": demo_patients},
         )
         self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self._server.daemon_threads = True

@@ -2,6 +2,10 @@
 
 In AWS these run on EventBridge Scheduler or DynamoDB itself; locally `POST /api/jobs/<name>` and a
 scenario's `run_job` call them. Later issues register reminders and risk scoring here.
+
+`escalation_sla` stands in for Step Functions' own timeouts, which moto counts in real time: every
+escalation wait whose deadline has passed on the local clock is failed with `Careline.SlaExpired`,
+which the state machine catches exactly as it catches `States.Timeout`.
 """
 
 from __future__ import annotations
@@ -22,6 +26,10 @@ class JobHost(Protocol):
 
     @property
     def clock(self) -> LocalClock: ...
+
+    def expire_escalation_slas(self) -> dict[str, int]:
+        """Fail the escalation waits whose deadline passed on the local clock; counts."""
+        ...
 
 
 class UnknownJobError(KeyError):
@@ -80,3 +88,14 @@ def expire_ttl(host: JobHost) -> JobReport:
     for item in expired:
         client.delete_item(TableName=resources.table_name, Key={"pk": item["pk"], "sk": item["sk"]})
     return JobReport("expire_ttl", f"deleted {len(expired)} expired items", {"deleted": len(expired)})
+
+
+@job("escalation_sla")
+def escalation_sla(host: JobHost) -> JobReport:
+    """Fail every escalation wait whose SLA (or follow-up window) has passed by the local clock."""
+    counts = host.expire_escalation_slas()
+    return JobReport(
+        "escalation_sla",
+        f"{counts['expired']} escalation wait(s) past their deadline, {counts['waiting']} still within it",
+        counts,
+    )

@@ -8,9 +8,12 @@ moto server thread.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import os
 import signal
 import threading
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +24,7 @@ from careline.config import PracticeConfig, load_practice_config
 from moto.server import ThreadedMotoServer
 
 from careline_local.aws import (
+    MOTO_CONFIG,
     apply_environment,
     aws_environment,
     careline_environment,
@@ -48,14 +52,33 @@ def demo_patients() -> list[dict[str, str]]:
 
 @contextlib.contextmanager
 def moto_server() -> Iterator[str]:
-    """moto in server mode on a free loopback port; yields its endpoint URL."""
+    """moto in server mode on a free loopback port; yields its endpoint URL.
+
+    It executes state machines and runs Lambda without Docker (`MOTO_CONFIG`, set through moto's
+    own config endpoint), and a state machine's tasks call moto back on this port (`MOTO_PORT`).
+    """
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    previous_port = os.environ.get("MOTO_PORT")
+    os.environ["MOTO_PORT"] = str(port)
+    request = urllib.request.Request(  # noqa: S310 - our own loopback server
+        f"{endpoint}/moto-api/config",
+        data=json.dumps(MOTO_CONFIG).encode("utf-8"),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - loopback
+        pass
     try:
-        yield f"http://{host}:{port}"
+        yield endpoint
     finally:
         server.stop()
+        if previous_port is None:
+            os.environ.pop("MOTO_PORT", None)
+        else:
+            os.environ["MOTO_PORT"] = previous_port
 
 
 @contextlib.contextmanager

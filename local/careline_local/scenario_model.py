@@ -49,6 +49,24 @@ kept backward compatible; extensions: `description`, lists under `sms_sent` / `e
         dtmf: "03141984"
       - from: maria
         hangup: true
+
+- staff at the agent panel: `agent: {as: <group>, do: view|accept|reply|hand_back}` (with `text` for a
+  reply, optional `why` for a view) acts, as the demo member of that group (front_desk, billing,
+  nurse, supervisor), on the scenario's newest escalation, through the very agent API handler. A
+  refusal fails the step unless it expects `agent_refused: 403` (or 400, 404, 409). `workflow:
+  SUCCEEDED` (or RUNNING, FAILED, TIMED_OUT, ABORTED) checks the Step Functions execution of the
+  scenario's newest escalation; `run_job: escalation_sla` fails the waits whose SLA the local clock
+  has passed.
+
+      - agent: {as: nurse, do: accept}
+        expect:
+          workflow: SUCCEEDED
+      - agent: {as: nurse, do: reply, text: "Hi, this is Sam, a nurse here."}
+        expect:
+          sms_sent: {to: maria, matches: "(?i)this is Sam"}
+      - agent: {as: front_desk, do: view}
+        expect:
+          agent_refused: 403
 """
 
 from __future__ import annotations
@@ -209,6 +227,10 @@ class Expect(_Strict):
     appointment: list[AppointmentCheck] = Field(default_factory=list)
     bookings: list[BookingsCheck] = Field(default_factory=list)
     opted_out: list[OptedOutCheck] = Field(default_factory=list)
+    # the escalation workflow (Step Functions execution) of the scenario's newest escalation
+    workflow: Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"] | None = None
+    # an `agent` step the panel refused (403: not their queue, 409: already taken or opted out)
+    agent_refused: Literal[400, 403, 404, 409] | None = None
 
     _regexes = field_validator("reply", "not_reply", "greeting")(_regex)
 
@@ -244,6 +266,7 @@ class Expect(_Strict):
             or self.no_sms_sent
             or self.escalation
             or self.no_escalation is not None
+            or self.agent_refused is not None
             or self.voice_checks()
         )
 
@@ -253,12 +276,31 @@ class Expect(_Strict):
         return [name for name in names if getattr(self, name) is not None]
 
 
-ACTIONS = ("say", "dtmf", "hangup", "advance", "run_job", "ehr")
+ACTIONS = ("say", "dtmf", "hangup", "advance", "run_job", "ehr", "agent")
 # Actions of a person (they take `from`); `dtmf` and `hangup` happen on a call.
 PERSON_ACTIONS = ("say", "dtmf", "hangup")
 CALL_ONLY_ACTIONS = ("dtmf", "hangup")
 EHR_STATES = ("down", "up")
 DTMF_DIGITS = re.compile(r"^[0-9*]{1,64}$")
+
+
+class AgentStep(_Strict):
+    """Staff at the agent panel, signed in as the demo member of a group, acting on the newest
+    escalation of the scenario: `view` (an audited read, `why` required by the panel), `accept`,
+    `reply` (`text`, sent to the patient by SMS) or `hand_back`."""
+
+    as_: Literal["front_desk", "billing", "nurse", "supervisor"] = Field(alias="as")
+    do: Literal["view", "accept", "reply", "hand_back"]
+    text: str | None = Field(default=None, min_length=1)
+    why: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _text_for_reply(self) -> AgentStep:
+        if (self.do == "reply") != (self.text is not None):
+            raise ValueError("`text` is what a `reply` says, and only a reply has it")
+        if self.why is not None and self.do != "view":
+            raise ValueError("`why` belongs to `view`")
+        return self
 
 
 class Step(_Strict):
@@ -271,6 +313,7 @@ class Step(_Strict):
     advance: str | None = None
     run_job: str | None = None
     ehr: Literal["down", "up"] | None = None
+    agent: AgentStep | None = None
     expect: Expect | None = None
 
     @field_validator("ehr", mode="before")
@@ -329,7 +372,7 @@ class Step(_Strict):
         if self.asr_confidence is not None and not (action == "say" and self.channel == "voice"):
             raise ValueError("`asr_confidence` belongs to a `say` step with `channel: voice`")
         if not actions and self.expect is None:
-            raise ValueError("an empty step: give say, dtmf, hangup, advance, run_job, ehr or expect")
+            raise ValueError("an empty step: give say, dtmf, hangup, advance, run_job, ehr, agent or expect")
         return self
 
     @property
@@ -363,6 +406,8 @@ class Step(_Strict):
             return f"run_job {self.run_job}"
         if self.ehr is not None:
             return f"ehr {self.ehr}"
+        if self.agent is not None:
+            return f"agent ({self.agent.as_}): {self.agent.do}"
         return "expect only"
 
 
@@ -460,6 +505,8 @@ def _cross_reference_errors(scenario: Scenario, known_jobs: Iterable[str]) -> It
             previous_action is None or (previous_action.say is None and previous_action.dtmf is None)
         ):
             yield f"{where}.expect: reply/not_reply check a `say` step's replies (or a call's `dtmf` step's)"
+        if expect.agent_refused is not None and (previous_action is None or previous_action.agent is None):
+            yield f"{where}.expect: agent_refused checks an `agent` step"
         voice_checks = expect.voice_checks()
         if voice_checks and previous_action is not None and not previous_action.on_call:
             yield (

@@ -24,6 +24,7 @@ from typing import Any
 
 from careline.config import PracticeConfig, load_practice_config
 
+from careline_local.agents import AgentDesk, AgentRequestFailed
 from careline_local.aws import in_process_aws, scan_items
 from careline_local.calls import CallTurn
 from careline_local.clock import LocalClock, parse_duration
@@ -37,6 +38,7 @@ from careline_local.fhir import (
 from careline_local.jobs import job_names
 from careline_local.paths import PRACTICE_CONFIG
 from careline_local.scenario_model import (
+    AgentStep,
     Expect,
     Scenario,
     ScenarioError,
@@ -44,7 +46,7 @@ from careline_local.scenario_model import (
     load_scenario,
     scenario_files,
 )
-from careline_local.stack import LocalStack, Outcome
+from careline_local.stack import EscalationView, LocalStack, Outcome
 
 # appointment statuses that no longer hold their time (FHIR R4 AppointmentStatus)
 RELEASED_STATUSES = frozenset({"cancelled", "noshow", "entered-in-error"})
@@ -177,6 +179,8 @@ class ScenarioRun:
         self.last_turn: CallTurn | None = None  # the last voice step's turn (None for a hang-up)
         self.last_greeting: str | None = None  # the greeting, when the last step started a call
         self.last_call_id: str | None = None  # the call the last voice step was on
+        self.created: list[EscalationView] = []  # every escalation the scenario caused, in order
+        self.agent_refusal: int | None = None  # the status of an agent step the panel refused
 
     def run(self) -> list[StepFailure]:
         for index, step in enumerate(self.scenario.steps):
@@ -227,6 +231,7 @@ class ScenarioRun:
     def act(self, step: Step) -> None:
         if step.action is None:
             return  # an expect-only step looks at the previous action's outcome
+        self.agent_refusal = None
         self.last_action = step
         self.last_outcome = Outcome(sent=[], escalations=[])
         self.last_turn = self.last_greeting = self.last_call_id = None
@@ -243,6 +248,28 @@ class ScenarioRun:
             self.stack.ehr_down()
         elif step.ehr == "up":
             self.stack.ehr_up()
+        elif step.agent is not None:
+            self._act_as_staff(step.agent)
+        self.created.extend(self.last_outcome.escalations)
+
+    def _act_as_staff(self, agent: AgentStep) -> None:
+        """Staff at the panel act on the scenario's newest escalation; a refusal is kept for
+        `agent_refused` (and fails the step if nothing expects it)."""
+        if not self.created:
+            raise StepFailed(f"an escalation for {agent.as_} to {agent.do}", "the scenario has none yet")
+        target = self.created[-1].escalation_id
+        desk = AgentDesk(self.stack)
+        actions = {
+            "view": lambda: desk.view(agent.as_, target, why=agent.why or "scenario check"),
+            "accept": lambda: desk.accept(agent.as_, target),
+            "reply": lambda: desk.reply(agent.as_, target, agent.text or ""),
+            "hand_back": lambda: desk.hand_back(agent.as_, target),
+        }
+        self.agent_refusal = None
+        try:
+            _result, self.last_outcome = self.stack.observe(actions[agent.do])
+        except AgentRequestFailed as refused:
+            self.agent_refusal = refused.status
 
     def _act_on_call(self, step: Step) -> None:
         """A voice step: on the caller's call in progress, or on a new one (not for a hang-up)."""
@@ -301,11 +328,31 @@ class ScenarioRun:
         return [m.text for m in self.last_outcome.replies_to(sender)]
 
     def check(self, expect: Expect) -> None:
+        self._check_agent(expect)
         self._check_reply(expect)
         self._check_call(expect)
         self._check_sms(expect)
         self._check_escalations(expect)
         self._check_state(expect)
+        self._check_workflow(expect)
+
+    def _check_agent(self, expect: Expect) -> None:
+        refused = self.agent_refusal
+        if expect.agent_refused is not None and refused != expect.agent_refused:
+            happened = f"the panel answered {refused}" if refused else "the panel did it"
+            raise StepFailed(f"the panel to refuse with {expect.agent_refused}", happened)
+        if expect.agent_refused is None and refused is not None:
+            raise StepFailed("the panel to do it", f"the panel refused with {refused}")
+
+    def _check_workflow(self, expect: Expect) -> None:
+        if expect.workflow is None:
+            return
+        if not self.created:
+            raise StepFailed(f"an escalation workflow {expect.workflow}", "the scenario has no escalation")
+        newest = self.created[-1].escalation_id
+        status = self.stack.escalation_executions().get(newest)
+        if status != expect.workflow:
+            raise StepFailed(f"the newest escalation's workflow {expect.workflow}", f"it is {status}")
 
     def _check_reply(self, expect: Expect) -> None:
         replies = self._replies()

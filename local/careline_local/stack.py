@@ -16,15 +16,28 @@ with a Connect contact-flow event, `say` / `press` invoke `functions/voice_turn/
 V2 code-hook event (Speech or DTMF) carrying the session attributes the previous turn returned, and
 `hang_up` ends the call as a caller putting the phone down does (no function runs). The voice
 functions are loaded on the first call, so a checkout without them still runs SMS.
+
+Escalations (see `careline_local.aws`): after every action, the events the start rule matched are
+handed to `functions/escalation_start/handler` (as EventBridge would invoke it), which starts the
+real state machine in moto; its Lambda tasks run the real `functions/escalation_*` handlers here.
+The action then waits (briefly, polling) until every running execution is either waiting for an
+agent (the task token is kept on its escalation) or finished, so what an action caused includes
+what the workflow did. Time is the local clock's: the `escalation_sla` job fails the waits whose SLA
+has passed on it (`Careline.SlaExpired`), since moto's own timeouts run in real time. The agent
+panel accepts through `DynamoEscalationStore.accept` and sends `SendTaskSuccess` with the token;
+`escalation_executions()` then shows the execution SUCCEEDED.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
+import logging
 import os
 import socket
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,14 +49,27 @@ from zoneinfo import ZoneInfo
 
 from careline import composition
 from careline.config import PracticeConfig
+from careline.conversation.model import Queue, Urgency
+from careline.escalation.model import AWAITING_AGENT, EscalationStatus
+from careline.escalation.policy import follow_up_window, sla_for
+from careline.escalation.workflow import SLA_EXPIRED_ERROR, START_FUNCTION, TASK_FUNCTIONS
 from careline.messaging import OutboxMessage, OutboxMessenger
 from careline.observability import metrics
-from careline.store import bind_models
-from careline.store.models import CONTEXT_SK, ESCALATION_PREFIX, party_pk
+from careline.store import KmsFieldCipher, bind_models
+from careline.store.escalations import DynamoEscalationStore
+from careline.store.models import CONTEXT_SK, ESCALATION_PREFIX, EscalationItem, party_pk
 from careline.store.verification import HmacSubjectKeys
 from pynamodb.exceptions import DoesNotExist
 
-from careline_local.aws import LocalResources, session
+from careline_local.aws import (
+    EscalationResources,
+    LambdaRoutes,
+    LocalResources,
+    install_lambda_routes,
+    session,
+    share_service_models,
+    uninstall_lambda_routes,
+)
 from careline_local.calls import (
     ESCALATION_ID_ATTRIBUTE,
     TRANSFER_QUEUE_ATTRIBUTE,
@@ -60,11 +86,18 @@ from careline_local.calls import (
 )
 from careline_local.clock import LocalClock
 from careline_local.jobs import JobReport, get_job, job_names
-from careline_local.paths import SMS_HANDLER, VOICE_CONTACT_HANDLER, VOICE_TURN_HANDLER
+from careline_local.paths import REPO_ROOT, SMS_HANDLER, VOICE_CONTACT_HANDLER, VOICE_TURN_HANDLER
 from careline_local.sms_events import inbound_sms_event
 from careline_local.voice_events import InputMode, contact_flow_event, instance_arn_of, lex_event
 
 T = TypeVar("T")
+
+log = logging.getLogger("careline_local.stack")
+
+# How long an action waits for the escalation workflows it set off to reach a wait or an end, and
+# how often it looks. A step of the workflow takes milliseconds in moto; this is a safety net.
+WORKFLOW_SETTLE_SECONDS = 10.0
+WORKFLOW_POLL_SECONDS = 0.01
 
 
 @dataclass(frozen=True)
@@ -202,6 +235,24 @@ def voice_contact_handler(path: Path = VOICE_CONTACT_HANDLER) -> Handler:
     return _voice_handler(path, "careline_voice_contact_handler")
 
 
+def escalation_handler(folder: str) -> Handler:
+    """`functions/<folder>/handler.handler`, one of the escalation workflow's functions."""
+    path = REPO_ROOT / "functions" / folder / "handler.py"
+    return load_handler(path, f"careline_{folder}_handler")
+
+
+@dataclass(frozen=True)
+class Page:
+    """A message the workflow published to the on-call or the supervisor topic."""
+
+    topic: str  # "on_call" | "supervisor"
+    subject: str
+    message: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"topic": self.topic, "subject": self.subject, "message": self.message}
+
+
 def _lambda_context(function: str) -> composition.LocalLambdaContext:
     name = f"careline-{function}-local"
     return composition.LocalLambdaContext(
@@ -226,6 +277,7 @@ class LocalStack:
         config: PracticeConfig,
         fhir_base_url: str | None = None,
     ) -> None:
+        share_service_models()
         self._resources = resources
         self._clock = clock
         self.config = config
@@ -249,8 +301,19 @@ class LocalStack:
         self._outage: _Outage | None = None
         self._handler = sms_handler()
         self._calls: dict[str, Call] = {}
+        self._pages: list[Page] = []
+        self._clients: dict[str, Any] = {}
+        # executions this stack started that were still running when it last looked
+        self._running: set[str] = set()
+        self._workflow = resources.escalation
+        self._routes: LambdaRoutes | None = None
+        if self._workflow is not None:
+            self._routes = self._route_workflow_functions(self._workflow)
 
     def close(self) -> None:
+        self._stop_workflows()
+        if self._routes is not None:
+            uninstall_lambda_routes(self._routes)
         self.ehr_up()
         composition.reset_runtime()
 
@@ -419,11 +482,18 @@ class LocalStack:
             outcome=outcome,
         )
 
+    def observe(self, action: Callable[[], T]) -> tuple[T, Outcome]:
+        """Run `action` (say, an agent panel request) as one of the stack's actions: alone, then with
+        the escalation workflows it set off started and at rest; returns its result and what it caused."""
+        return self._observe(action)
+
     def _observe(self, action: Callable[[], T]) -> tuple[T, Outcome]:
         with self._lock:
             sent_before = len(self.messenger)
             escalations_before = {e.escalation_id for e in self.escalations()}
             result = action()
+            self._start_escalation_workflows()
+            self._settle_workflows()
             sent = [SentSms.from_outbox(m) for m in self.messenger.list()[sent_before:]]
             created = [e for e in self.escalations() if e.escalation_id not in escalations_before]
         return result, Outcome(sent=sent, escalations=created)
@@ -461,6 +531,279 @@ class LocalStack:
 
     def job_names(self) -> list[str]:
         return job_names()
+
+    # -- the escalation workflow -------------------------------------------------------------------
+
+    @property
+    def workflow(self) -> EscalationResources:
+        if self._workflow is None:
+            raise RuntimeError("this stack was provisioned without the escalation workflow")
+        return self._workflow
+
+    @property
+    def lambda_routes(self) -> LambdaRoutes:
+        """Every invocation the state machine made of a local handler (tests read it)."""
+        if self._routes is None:
+            raise RuntimeError("this stack was provisioned without the escalation workflow")
+        return self._routes
+
+    def escalation_store(self) -> DynamoEscalationStore:
+        """The escalation store over this stack's table (what the agent panel uses)."""
+        return DynamoEscalationStore(
+            self._resources.table_name,
+            KmsFieldCipher(self._resources.kms_key_arn),
+            self.config.deployment.retention_days,
+            self._clock,
+            region=self._resources.region,
+            host=os.environ.get("AWS_ENDPOINT_URL"),
+        )
+
+    def escalation_executions(self) -> dict[str, str]:
+        """The status of each escalation's execution (RUNNING, SUCCEEDED, FAILED...), by escalation
+        id, once every running one has reached a wait or its end."""
+        if self._workflow is None:
+            return {}
+        with self._lock:
+            self._settle_workflows()
+            return {e["name"]: e["status"] for e in self._executions()}
+
+    def escalation_history(self, escalation_id: str) -> list[dict[str, Any]]:
+        """The execution history of one escalation's workflow (what anyone with SFN read can see)."""
+        arn = self._execution_arn(escalation_id)
+        client = self._client("stepfunctions")
+        events: list[dict[str, Any]] = client.get_execution_history(executionArn=arn, maxResults=1000)[
+            "events"
+        ]
+        return events
+
+    def escalation_pages(self) -> list[Page]:
+        """Every page the workflow published (on-call and supervisor topics), oldest first."""
+        if self._workflow is None:
+            return []
+        with self._lock:
+            sqs = self._client("sqs")
+            topics = {
+                self._workflow.on_call_topic_arn: "on_call",
+                self._workflow.supervisor_topic_arn: "supervisor",
+            }
+            while True:
+                batch = sqs.receive_message(QueueUrl=self._workflow.pages_queue_url, MaxNumberOfMessages=10)
+                messages = batch.get("Messages", [])
+                if not messages:
+                    break
+                for message in messages:
+                    envelope = json.loads(message["Body"])
+                    self._pages.append(
+                        Page(
+                            topic=topics.get(envelope.get("TopicArn", ""), "unknown"),
+                            subject=str(envelope.get("Subject") or ""),
+                            message=str(envelope.get("Message") or ""),
+                        )
+                    )
+                    sqs.delete_message(
+                        QueueUrl=self._workflow.pages_queue_url, ReceiptHandle=message["ReceiptHandle"]
+                    )
+            return list(self._pages)
+
+    def workflow_sms(self) -> list[SentSms]:
+        """The texts the escalation workflow sent patients (they go through the same outbox)."""
+        if self._routes is None:
+            return []
+        sla_function = self.workflow.functions[TASK_FUNCTIONS["SlaExpiredFunctionArn"]]
+        ids = {
+            str(call.result["message_id"])
+            for call in list(self._routes.invocations)
+            if call.function == sla_function
+            and isinstance(call.result, dict)
+            and call.result.get("message_id")
+        }
+        return [m for m in self.outbox() if m.id in ids]
+
+    def expire_escalation_slas(self) -> dict[str, int]:
+        """Fail every wait whose deadline has passed on the local clock with `Careline.SlaExpired`
+        (the SLA of an open escalation; the follow-up window of a timed-out one), as Step Functions'
+        own timeout would in AWS; returns counts. The workflow then goes on as in AWS."""
+        if self._workflow is None:
+            return {"expired": 0, "waiting": 0}
+        now = self._clock.now()
+        client = self._client("stepfunctions")
+        expired: list[tuple[str, str, str]] = []
+        waiting = 0
+        for item in self._awaiting_items():
+            deadline = self._wait_deadline(item)
+            if deadline is None or deadline > now:
+                waiting += 1
+                continue
+            token = str(item.task_token)
+            try:
+                client.send_task_failure(
+                    taskToken=token,
+                    error=SLA_EXPIRED_ERROR,
+                    cause="The local clock passed the escalation's SLA (careline local: escalation_sla job).",
+                )
+            except (
+                client.exceptions.TaskTimedOut,
+                client.exceptions.TaskDoesNotExist,
+                client.exceptions.InvalidToken,
+            ):
+                continue  # that wait is over already
+            expired.append((str(item.party_id), str(item.escalation_id), token))
+        # The failure reaches the execution on its own thread: wait until each wait has moved on (its
+        # token dropped or replaced), so the settling that follows sees the new state.
+        for party_id, escalation_id, token in expired:
+            self._wait_until(lambda p=party_id, e=escalation_id, t=token: self._token_moved_on(p, e, t))
+        return {"expired": len(expired), "waiting": waiting}
+
+    def _wait_deadline(self, item: EscalationItem) -> datetime | None:
+        urgency = Urgency(item.urgency)
+        if item.status == EscalationStatus.OPEN.value:
+            return item.created_at + sla_for(self.config, urgency, Queue(item.queue))
+        if item.status == EscalationStatus.TIMED_OUT.value and item.timed_out_at is not None:
+            return item.timed_out_at + follow_up_window(self.config)
+        return None
+
+    def _awaiting_items(self) -> list[EscalationItem]:
+        model = self._models.escalation
+        awaiting = [s.value for s in AWAITING_AGENT]
+        condition = (
+            model.sk.startswith(ESCALATION_PREFIX) & model.status.is_in(*awaiting) & model.task_token.exists()
+        )
+        return list(model.scan(condition))
+
+    def _escalation_item(self, party_id: str, escalation_id: str) -> EscalationItem | None:
+        model = self._models.escalation
+        items = model.query(
+            party_pk(party_id),
+            model.sk.startswith(ESCALATION_PREFIX),
+            filter_condition=model.escalation_id == escalation_id,
+            consistent_read=True,
+        )
+        return next(iter(items), None)
+
+    def _token_moved_on(self, party_id: str, escalation_id: str, token: str) -> bool:
+        """The wait holding `token` is over: the escalation dropped or replaced it, or the execution
+        ended (nobody took it in the follow-up window either)."""
+        item = self._escalation_item(party_id, escalation_id)
+        if item is None or item.task_token != token or item.status not in {s.value for s in AWAITING_AGENT}:
+            return True
+        described = self._client("stepfunctions").describe_execution(
+            executionArn=self._execution_arn(escalation_id)
+        )
+        return bool(described["status"] != "RUNNING")
+
+    def _client(self, service: str) -> Any:
+        """One client per service for this stack (made on first use, so it reaches this stack's moto)."""
+        client = self._clients.get(service)
+        if client is None:
+            client = self._clients[service] = session(self._resources.region).client(service)
+        return client
+
+    def _route_workflow_functions(self, workflow: EscalationResources) -> LambdaRoutes:
+        handlers = {
+            workflow.functions[folder]: escalation_handler(folder) for folder in TASK_FUNCTIONS.values()
+        }
+        contexts = {name: _lambda_context(name.removeprefix("careline-local-")) for name in handlers}
+        routes = LambdaRoutes(handlers=dict(handlers), context_for=lambda name: contexts[name])
+        install_lambda_routes(routes)
+        return routes
+
+    def _start_escalation_workflows(self) -> None:
+        """Hand what the start rule matched to `functions/escalation_start` (EventBridge's part)."""
+        if self._workflow is None:
+            return
+        sqs = self._client("sqs")
+        start = escalation_handler(START_FUNCTION)
+        delivered = 0
+        while True:
+            batch = sqs.receive_message(QueueUrl=self._workflow.start_queue_url, MaxNumberOfMessages=10)
+            messages = batch.get("Messages", [])
+            if not messages:
+                break
+            for message in messages:
+                start(json.loads(message["Body"]), _lambda_context("escalation-start"))
+                sqs.delete_message(
+                    QueueUrl=self._workflow.start_queue_url, ReceiptHandle=message["ReceiptHandle"]
+                )
+                delivered += 1
+        if delivered:
+            self._running.update(e["name"] for e in self._executions("RUNNING"))
+
+    def _executions(self, status: str | None = None) -> list[dict[str, Any]]:
+        client = self._client("stepfunctions")
+        arguments: dict[str, Any] = {"stateMachineArn": self.workflow.state_machine_arn}
+        if status is not None:
+            arguments["statusFilter"] = status
+        executions: list[dict[str, Any]] = []
+        for page in client.get_paginator("list_executions").paginate(**arguments):
+            executions.extend(page["executions"])
+        return executions
+
+    def _execution_arn(self, escalation_id: str) -> str:
+        machine = self.workflow.state_machine_arn
+        return f"{machine.replace(':stateMachine:', ':execution:')}:{escalation_id}"
+
+    def _settled(self, escalation_id: str) -> bool:
+        """At rest: ended, or waiting for an agent (its last step kept the task token, and the
+        escalation still awaits one with a token: an accepted or closed one is about to end, a
+        timed-out one without a token is between its SLA step and its second wait)."""
+        last = self.lambda_routes.last_for(escalation_id)
+        await_function = self.workflow.functions[TASK_FUNCTIONS["AwaitAgentFunctionArn"]]
+        if (
+            last is not None
+            and last.function == await_function
+            and isinstance(last.result, dict)
+            and last.result.get("waiting")
+        ):
+            item = self._escalation_item(str(last.event.get("party_id", "")), escalation_id)
+            if item is not None and item.status in {s.value for s in AWAITING_AGENT} and item.task_token:
+                return True
+        client = self._client("stepfunctions")
+        if client.describe_execution(executionArn=self._execution_arn(escalation_id))["status"] == "RUNNING":
+            return False
+        self._running.discard(escalation_id)
+        return True
+
+    def _settle_workflows(self) -> None:
+        """Wait until every execution this stack started is at rest (see `_settled`), waking on each
+        finished step rather than polling moto; a state between steps (a page, a choice) is looked at
+        again after a short wait."""
+        if self._workflow is None or not self._running:
+            return
+        routes = self.lambda_routes
+        pending = sorted(self._running)
+        deadline = time.monotonic() + WORKFLOW_SETTLE_SECONDS
+        pause = WORKFLOW_POLL_SECONDS
+        while pending:
+            if not routes.busy:
+                pending = [e for e in pending if not self._settled(e)]
+                if not pending:
+                    return
+            if time.monotonic() > deadline:
+                log.warning("escalation workflows still busy after %.0f s", WORKFLOW_SETTLE_SECONDS)
+                return
+            routes.wait_for_change(pause)
+            pause = min(pause * 2, 0.1)
+
+    @staticmethod
+    def _wait_until(condition: Callable[[], bool]) -> bool:
+        deadline = time.monotonic() + WORKFLOW_SETTLE_SECONDS
+        while not condition():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(WORKFLOW_POLL_SECONDS)
+        return True
+
+    def _stop_workflows(self) -> None:
+        """Stop every running execution: its worker threads must not outlive this stack's moto."""
+        if self._workflow is None:
+            return
+        client = self._client("stepfunctions")
+        try:
+            running = self._executions("RUNNING")
+        except Exception:  # noqa: BLE001 - moto may already be gone; nothing left to stop then
+            return
+        for execution in running:
+            client.stop_execution(executionArn=execution["executionArn"], cause="local stack closed")
 
     def clock_json(self) -> dict[str, Any]:
         now = self._clock.now()

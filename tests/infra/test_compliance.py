@@ -42,6 +42,33 @@ def test_every_acknowledgment_names_one_finding_and_a_real_reason(synth_phone_li
         assert len(reason) >= 60, f"{rule} at {path} needs a real reason, got {reason!r}"
     # Three Careline functions (sms_inbound, voice_turn, voice_contact), the Lex role, the party-id
     # secret, and CDK's AWS SDK custom resource provider (the phone number's contact flow).
+    # The agent panel: its function (agent_api, synchronous: no DLQ), the page method (GET /, no
+    # authorizer) and the API stage.
+    agent_panel = [
+        "AwsSolutions-IAM5[Resource::*]",  # agent_api's policy (X-Ray)
+        "AwsSolutions-L1",
+        "HIPAA.Security-LambdaInsideVPC",
+        "HIPAA.Security-LambdaDLQ",
+        "AwsSolutions-APIG4",
+        "AwsSolutions-COG4",
+        "AwsSolutions-APIG3",
+        "AwsSolutions-APIG6",
+        "HIPAA.Security-APIGWCacheEnabledAndEncrypted",
+        "HIPAA.Security-APIGWExecutionLoggingEnabled",
+        "HIPAA.Security-APIGWSSLEnabled",
+    ]
+    # The escalation workflow: six functions (five synchronous state machine steps: no DLQ), the
+    # state machine's log delivery and X-Ray, the task function's per-contact Connect grant, and
+    # the workflow failure queue (itself the dead-letter store).
+    escalation_workflow = [
+        *["AwsSolutions-IAM5[Resource::*]"] * 6,
+        *["AwsSolutions-L1"] * 6,
+        *["HIPAA.Security-LambdaInsideVPC"] * 6,
+        *["HIPAA.Security-LambdaDLQ"] * 5,
+        "AwsSolutions-IAM5[Resource::*]",
+        "AwsSolutions-IAM5[Resource::<ContactCenterInstanceC369C35F.Arn>/contact/*]",
+        "AwsSolutions-SQS3",
+    ]
     assert sorted(rule.removeprefix("Annotation::") for _, rule, _ in acknowledged) == sorted(
         [
             *["AwsSolutions-IAM5[Resource::*]"] * 4,
@@ -50,6 +77,8 @@ def test_every_acknowledgment_names_one_finding_and_a_real_reason(synth_phone_li
             *["HIPAA.Security-LambdaDLQ"] * 3,
             "AwsSolutions-SMG4",
             "HIPAA.Security-SecretsManagerRotationEnabled",
+            *agent_panel,
+            *escalation_workflow,
         ]
     )
 

@@ -79,7 +79,7 @@ def _pascal(name: str) -> str:
 
 def _flow(synth: Synthesized) -> dict[str, Any]:
     """The contact flow's Content, parsed, with each CloudFormation reference as `<<LogicalId.Attr>>`."""
-    _, flow = _one(synth, "AWS::Connect::ContactFlow")
+    _, flow = _one(synth, "AWS::Connect::ContactFlow", "ContactCenter")
     return _json_with_placeholders(flow["Properties"]["Content"])
 
 
@@ -252,7 +252,9 @@ def test_each_engine_queue_is_a_connect_queue_on_its_staffing_hours(synth_phone_
     assert all(name.startswith("Careline - ") for name in names)
 
 
-def test_routing_profiles_put_crisis_first_one_call_at_a_time(synth_phone_line: Synthesized) -> None:
+def test_routing_profiles_put_crisis_first_one_call_at_a_time_and_take_text_tasks(
+    synth_phone_line: Synthesized,
+) -> None:
     queues = {name: arn_of_queue for name, (arn_of_queue, _) in _queues(synth_phone_line).items()}
     profiles = {
         resource["Properties"]["Name"]: resource["Properties"]
@@ -262,16 +264,23 @@ def test_routing_profiles_put_crisis_first_one_call_at_a_time(synth_phone_line: 
     assert {"Careline - Front desk", "Careline - Nurse"} <= set(profiles)
     for profile in AGENT_PROFILES:
         props = profiles[f"Careline - {profile.name}"]
-        assert props["MediaConcurrencies"] == [{"Channel": "VOICE", "Concurrency": 1}]
+        assert props["MediaConcurrencies"] == [
+            {"Channel": "VOICE", "Concurrency": 1},
+            {"Channel": "TASK", "Concurrency": 3},
+        ]
         assert props["DefaultOutboundQueueArn"] == {
             "Fn::GetAtt": [queues[profile.home_queue.value], "QueueArn"]
         }
-        configs = sorted(props["QueueConfigs"], key=lambda c: c["Priority"])
-        assert [c["QueueReference"]["QueueArn"]["Fn::GetAtt"][0] for c in configs] == [
-            queues[q.value] for q in profile.queues
-        ]
-        assert configs[0]["QueueReference"]["QueueArn"]["Fn::GetAtt"][0] == queues["crisis"]
-        assert all(c["QueueReference"]["Channel"] == "VOICE" and c["Delay"] == 0 for c in configs)
+        for channel in ("VOICE", "TASK"):
+            configs = sorted(
+                (c for c in props["QueueConfigs"] if c["QueueReference"]["Channel"] == channel),
+                key=lambda c: c["Priority"],
+            )
+            assert [c["QueueReference"]["QueueArn"]["Fn::GetAtt"][0] for c in configs] == [
+                queues[q.value] for q in profile.queues
+            ]
+            assert configs[0]["QueueReference"]["QueueArn"]["Fn::GetAtt"][0] == queues["crisis"]
+            assert all(c["Delay"] == 0 for c in configs)
     front_desk = profiles["Careline - Front desk"]["QueueConfigs"]
     nurse = profiles["Careline - Nurse"]["QueueConfigs"]
     assert queues["front_desk"] in {c["QueueReference"]["QueueArn"]["Fn::GetAtt"][0] for c in front_desk}
@@ -282,7 +291,7 @@ def test_routing_profiles_put_crisis_first_one_call_at_a_time(synth_phone_line: 
 
 
 def test_the_inbound_flow_is_a_valid_active_contact_flow(synth_phone_line: Synthesized) -> None:
-    _, flow = _one(synth_phone_line, "AWS::Connect::ContactFlow")
+    _, flow = _one(synth_phone_line, "AWS::Connect::ContactFlow", "ContactCenter")
     assert flow["Properties"]["Type"] == "CONTACT_FLOW"
     assert flow["Properties"]["State"] == "ACTIVE"
     assert flow["Properties"]["InstanceArn"] == _instance_arn(synth_phone_line)
@@ -562,7 +571,7 @@ def test_a_brought_number_is_pointed_at_the_flow_and_nothing_is_claimed(
 def test_the_association_role_may_only_point_this_number_at_this_flow(synth_phone_line: Synthesized) -> None:
     synth = synth_phone_line
     number_id, _ = _one(synth, "AWS::Connect::PhoneNumber")
-    flow_id, _ = _one(synth, "AWS::Connect::ContactFlow")
+    flow_id, _ = _one(synth, "AWS::Connect::ContactFlow", "ContactCenter")
     (log_group,) = _ids(synth, "AWS::Logs::LogGroup", "ContactCenterNumberFlow")
     target = [{"Fn::GetAtt": [number_id, "PhoneNumberArn"]}, {"Fn::GetAtt": [flow_id, "ContactFlowArn"]}]
     assert _statements(synth, "ContactCenterNumberFlowPolicy") == {
@@ -588,7 +597,7 @@ def test_the_association_role_may_only_point_this_number_at_this_flow(synth_phon
 def test_outputs_name_the_instance_number_and_flow(synth_phone_line: Synthesized) -> None:
     outputs = synth_phone_line.template_json["Outputs"]
     assert {"ConnectInstanceId", "ConnectInstanceArn", "PhoneNumber", "ContactFlowId"} <= set(outputs)
-    flow_id, _ = _one(synth_phone_line, "AWS::Connect::ContactFlow")
+    flow_id, _ = _one(synth_phone_line, "AWS::Connect::ContactFlow", "ContactCenter")
     assert outputs["ContactFlowId"]["Value"] == {
         "Fn::Select": [3, {"Fn::Split": ["/", {"Fn::GetAtt": [flow_id, "ContactFlowArn"]}]}]
     }

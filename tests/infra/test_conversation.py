@@ -57,7 +57,7 @@ def test_sms_inbound_environment_is_the_documented_contract(synth: Synthesized) 
         "CARELINE_KMS_KEY_ARN": arn_of(_id(synth, "AWS::KMS::Key")),
         "CARELINE_HASH_SECRET_ARN": ref(_id(synth, "AWS::SecretsManager::Secret")),
         "CARELINE_EVENT_BUS_NAME": ref(_id(synth, "AWS::Events::EventBus")),
-        "CARELINE_QUARANTINE_QUEUE_URL": ref(_id(synth, "AWS::SQS::Queue")),
+        "CARELINE_QUARANTINE_QUEUE_URL": ref(_id(synth, "AWS::SQS::Queue", "Conversation")),
         "CARELINE_ORIGINATION_IDENTITY": arn_of(_id(synth, "AWS::SMSVOICE::PhoneNumber")),
         "CARELINE_SMS_CONFIGURATION_SET": ref(_id(synth, "AWS::SMSVOICE::ConfigurationSet")),
         "CARELINE_MESSENGER": "sms",
@@ -65,7 +65,7 @@ def test_sms_inbound_environment_is_the_documented_contract(synth: Synthesized) 
 
 
 def test_failed_async_invocations_retry_twice_then_land_on_the_dlq(synth: Synthesized) -> None:
-    queue_id = _id(synth, "AWS::SQS::Queue")
+    queue_id = _id(synth, "AWS::SQS::Queue", "Conversation")
     assert _function(synth)["Properties"]["DeadLetterConfig"] == {"TargetArn": arn_of(queue_id)}
     synth.template.has_resource_properties(
         "AWS::Lambda::EventInvokeConfig", {"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 21600}
@@ -73,7 +73,7 @@ def test_failed_async_invocations_retry_twice_then_land_on_the_dlq(synth: Synthe
 
 
 def test_dlq_is_encrypted_with_the_cmk_and_refuses_plain_http(synth: Synthesized) -> None:
-    queue_id = _id(synth, "AWS::SQS::Queue")
+    queue_id = _id(synth, "AWS::SQS::Queue", "Conversation")
     synth.template.has_resource_properties(
         "AWS::SQS::Queue",
         {"KmsMasterKeyId": arn_of(_id(synth, "AWS::KMS::Key")), "MessageRetentionPeriod": 1209600},
@@ -146,7 +146,9 @@ def test_sms_inbound_policy_grants_exactly_what_the_turn_uses(synth: Synthesized
         if s["Effect"] == "Allow"
     }
     assert grants == {
-        ("logs:CreateLogStream", "logs:PutLogEvents"): arn_of(_id(synth, "AWS::Logs::LogGroup")),
+        ("logs:CreateLogStream", "logs:PutLogEvents"): arn_of(
+            _id(synth, "AWS::Logs::LogGroup", "ConversationSmsInbound")
+        ),
         ("xray:PutTraceSegments", "xray:PutTelemetryRecords"): "*",
         (
             "dynamodb:GetItem",
@@ -162,7 +164,7 @@ def test_sms_inbound_policy_grants_exactly_what_the_turn_uses(synth: Synthesized
         ("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"): arn_of(_id(synth, "AWS::KMS::Key")),
         ("secretsmanager:GetSecretValue",): ref(_id(synth, "AWS::SecretsManager::Secret")),
         ("events:PutEvents",): arn_of(_id(synth, "AWS::Events::EventBus")),
-        ("sqs:SendMessage",): arn_of(_id(synth, "AWS::SQS::Queue")),
+        ("sqs:SendMessage",): arn_of(_id(synth, "AWS::SQS::Queue", "Conversation")),
         ("sms-voice:SendTextMessage",): [
             arn_of(_id(synth, "AWS::SMSVOICE::PhoneNumber")),
             arn_of(_id(synth, "AWS::SMSVOICE::ConfigurationSet")),
@@ -179,11 +181,27 @@ def test_only_xray_and_lex_speech_are_granted_on_every_resource(synth: Synthesiz
         if s["Resource"] == "*" or "*" in _as_tuple(s["Resource"])
         for action in _as_tuple(s["Action"])
     ]
-    assert sorted(wildcard_actions) == [
-        "polly:SynthesizeSpeech",
+    escalation_workflow = [  # Step Functions' vended log delivery and X-Ray (infra/escalation.py)
+        "logs:CreateLogDelivery",
+        "logs:DeleteLogDelivery",
+        "logs:DescribeLogGroups",
+        "logs:DescribeResourcePolicies",
+        "logs:GetLogDelivery",
+        "logs:ListLogDeliveries",
+        "logs:PutResourcePolicy",
+        "logs:UpdateLogDelivery",
+        "xray:GetSamplingRules",
+        "xray:GetSamplingTargets",
         "xray:PutTelemetryRecords",
         "xray:PutTraceSegments",
     ]
+    # (each function has its own X-Ray statement: compared as a set)
+    assert set(wildcard_actions) == {
+        "polly:SynthesizeSpeech",
+        "xray:PutTelemetryRecords",
+        "xray:PutTraceSegments",
+        *escalation_workflow,
+    }
 
 
 def test_a_brought_pool_scopes_sends_to_its_arn_and_the_configuration_set(

@@ -14,12 +14,18 @@ pytestmark = [pytest.mark.infra, pytest.mark.xdist_group("infra")]
 def test_function_logs_to_its_own_cmk_encrypted_log_group_with_the_configured_retention(
     synth: Synthesized,
 ) -> None:
-    log_group_id, log_group = synth.only("AWS::Logs::LogGroup")
+    # the SMS turn's function; every other CarelineFunction is built the same way
+    (log_group_id,) = [
+        i for i in synth.resources("AWS::Logs::LogGroup") if i.startswith("ConversationSmsInbound")
+    ]
+    log_group = synth.template_json["Resources"][log_group_id]
     key_id, _ = synth.only("AWS::KMS::Key")
     assert log_group["Properties"]["KmsKeyId"] == arn_of(key_id)
     assert log_group["Properties"]["RetentionInDays"] == 365
     assert log_group["DeletionPolicy"] == "Retain"
-    (function,) = synth.resources("AWS::Lambda::Function").values()
+    (function,) = [
+        f for i, f in synth.resources("AWS::Lambda::Function").items() if i.startswith("Conversation")
+    ]
     assert function["Properties"]["LoggingConfig"] == {"LogGroup": ref(log_group_id)}
 
 

@@ -16,10 +16,12 @@ def _alarm_topic_id(synth: Synthesized) -> str:
     return topic_id
 
 
-def _alarms(synth: Synthesized) -> dict[str, dict[str, Any]]:
+def _alarms(synth: Synthesized, prefix: str = "AlarmsSmsInbound") -> dict[str, dict[str, Any]]:
+    """The alarms of one watched function and its DLQ (the SMS turn's unless `prefix` says)."""
     return {
         alarm["Properties"]["MetricName"]: alarm["Properties"]
-        for alarm in synth.resources("AWS::CloudWatch::Alarm").values()
+        for logical_id, alarm in synth.resources("AWS::CloudWatch::Alarm").items()
+        if logical_id.startswith(prefix)
     }
 
 
@@ -40,8 +42,8 @@ def test_alarm_topic_is_encrypted_with_the_cmk_and_refuses_plain_http(synth: Syn
 def test_dlq_errors_and_throttles_alarm_on_the_first_occurrence(synth: Synthesized) -> None:
     alarms = _alarms(synth)
     assert sorted(alarms) == ["ApproximateNumberOfMessagesVisible", "Errors", "Throttles"]
-    queue_id, _ = synth.only("AWS::SQS::Queue")
-    function_id, _ = synth.only("AWS::Lambda::Function")
+    (queue_id,) = [i for i in synth.resources("AWS::SQS::Queue") if i.startswith("Conversation")]
+    (function_id,) = [i for i in synth.resources("AWS::Lambda::Function") if i.startswith("Conversation")]
     assert alarms["ApproximateNumberOfMessagesVisible"]["Dimensions"] == [
         {"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}
     ]
@@ -56,7 +58,7 @@ def test_dlq_errors_and_throttles_alarm_on_the_first_occurrence(synth: Synthesiz
 
 def test_every_alarm_notifies_the_alarm_topic_when_raised_and_cleared(synth: Synthesized) -> None:
     topic = ref(_alarm_topic_id(synth))
-    for alarm in _alarms(synth).values():
+    for alarm in (a["Properties"] for a in synth.resources("AWS::CloudWatch::Alarm").values()):
         assert alarm["AlarmActions"] == [topic]
         assert alarm["OKActions"] == [topic]
 

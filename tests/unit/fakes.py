@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -14,6 +14,7 @@ from careline.conversation.model import (
     ConversationContext,
     DomainEvent,
     EscalationRequest,
+    Queue,
     TimelineEntry,
 )
 from careline.ehr.errors import EhrUnavailable, NotFound, SlotTaken
@@ -26,6 +27,14 @@ from careline.ehr.model import (
     SlotQuery,
 )
 from careline.errors import ConcurrentTurnError
+from careline.escalation import (
+    AgentTask,
+    AlreadyTaken,
+    EscalationNotFound,
+    EscalationRecord,
+    EscalationStatus,
+    time_to_accept,
+)
 from careline.identity import SubjectKind
 
 
@@ -268,3 +277,134 @@ class FakeSubjectKeys:
 
     def subject_key(self, kind: SubjectKind, value: str) -> str:
         return hashlib.sha256(f"{kind.value}:{value}".encode()).hexdigest()
+
+
+# --- the escalation workflow (careline.escalation.ports) ---------------------------------------------
+
+
+@dataclass
+class InMemoryEscalationStore:
+    """The `EscalationStore` port over a dict, with the real store's rules: accept and await only
+    while open or timed out, the same agent may accept again, time_out only from open, close always.
+
+    `add(request, party_id)` puts in what `save_turn` would have saved; `notices` keeps what
+    `record_patient_notice` noted, by escalation id.
+    """
+
+    records: dict[tuple[str, str], EscalationRecord] = field(default_factory=dict)
+    notices: dict[str, tuple[str, datetime, dict[str, object]]] = field(default_factory=dict)
+
+    def add(self, request: EscalationRequest, party_id: str) -> EscalationRecord:
+        record = EscalationRecord(
+            escalation_id=request.escalation_id,
+            party_id=party_id,
+            reason=request.reason,
+            urgency=request.urgency,
+            queue=request.queue,
+            channel=request.channel,
+            status=EscalationStatus.OPEN,
+            created_at=request.created_at,
+            summary=request.summary,
+        )
+        self.records[(party_id, request.escalation_id)] = record
+        return record
+
+    def _existing(self, party_id: str, escalation_id: str) -> EscalationRecord:
+        record = self.records.get((party_id, escalation_id))
+        if record is None:
+            raise EscalationNotFound(escalation_id)
+        return record
+
+    def _put(self, record: EscalationRecord) -> EscalationRecord:
+        self.records[(record.party_id, record.escalation_id)] = record
+        return record
+
+    def get(self, party_id: str, escalation_id: str) -> EscalationRecord | None:
+        return self.records.get((party_id, escalation_id))
+
+    def open_in_queues(self, queues: Iterable[Queue]) -> list[EscalationRecord]:
+        wanted = set(queues)
+        found = [r for r in self.records.values() if r.status is EscalationStatus.OPEN and r.queue in wanted]
+        return sorted(found, key=lambda r: (r.created_at, r.escalation_id))
+
+    def await_agent(self, party_id: str, escalation_id: str, task_token: str) -> EscalationRecord:
+        record = self._existing(party_id, escalation_id)
+        if not record.awaiting_agent:
+            raise AlreadyTaken(escalation_id, record.status.value, record.accepted_by)
+        return self._put(replace(record, task_token=task_token))
+
+    def accept(self, party_id: str, escalation_id: str, agent: str, at: datetime) -> EscalationRecord:
+        record = self._existing(party_id, escalation_id)
+        if record.status is EscalationStatus.ACCEPTED and record.accepted_by == agent:
+            return record
+        if not record.awaiting_agent:
+            raise AlreadyTaken(escalation_id, record.status.value, record.accepted_by)
+        return self._put(
+            replace(
+                record,
+                status=EscalationStatus.ACCEPTED,
+                accepted_by=agent,
+                accepted_at=at,
+                time_to_accept_seconds=time_to_accept(record.created_at, at),
+            )
+        )
+
+    def time_out(self, party_id: str, escalation_id: str, at: datetime) -> EscalationRecord:
+        record = self._existing(party_id, escalation_id)
+        if record.status is EscalationStatus.TIMED_OUT:
+            return record
+        if record.status is not EscalationStatus.OPEN:
+            raise AlreadyTaken(escalation_id, record.status.value, record.accepted_by)
+        return self._put(replace(record, status=EscalationStatus.TIMED_OUT, timed_out_at=at, task_token=None))
+
+    def close(
+        self, party_id: str, escalation_id: str, at: datetime, by: str | None = None
+    ) -> EscalationRecord:
+        record = self._existing(party_id, escalation_id)
+        if record.status is EscalationStatus.CLOSED:
+            return record
+        return self._put(replace(record, status=EscalationStatus.CLOSED, closed_at=at, closed_by=by))
+
+    def record_patient_notice(
+        self, party_id: str, escalation_id: str, text: str, at: datetime, data: Mapping[str, object]
+    ) -> bool:
+        record = self._existing(party_id, escalation_id)
+        if record.patient_told_at is not None:
+            return False
+        self._put(replace(record, patient_told_at=at))
+        self.notices[escalation_id] = (text, at, dict(data))
+        return True
+
+
+@dataclass
+class RecordingWorkflows:
+    """The `WorkflowControl` port: remembers what was started and which waits were answered.
+
+    A second start of the same escalation returns False, as Step Functions refuses the name."""
+
+    started: list[tuple[str, str]] = field(default_factory=list)
+    succeeded: list[tuple[str, str]] = field(default_factory=list)
+    failed: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def start(self, escalation_id: str, party_id: str) -> bool:
+        if any(started == escalation_id for started, _ in self.started):
+            return False
+        self.started.append((escalation_id, party_id))
+        return True
+
+    def succeed_task(self, task_token: str, output: str) -> None:
+        self.succeeded.append((task_token, output))
+
+    def fail_task(self, task_token: str, error: str, cause: str) -> None:
+        self.failed.append((task_token, error, cause))
+
+
+@dataclass
+class RecordingWorkItems:
+    """The `AgentWorkItems` port: keeps each task and answers a contact id."""
+
+    tasks: list[AgentTask] = field(default_factory=list)
+
+    def create_task(self, task: AgentTask) -> str:
+        self.tasks.append(task)
+        return f"contact-{len(self.tasks)}"

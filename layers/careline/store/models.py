@@ -102,6 +102,16 @@ class EscalationItem(Model):
     gsi1pk = UnicodeAttribute()
     gsi1sk = UnicodeAttribute()
     by_queue = QueueIndex()
+    # the escalation workflow (careline.store.escalations): who took it and when, the wait's task
+    # token, and when the patient was told nobody got to them in time
+    accepted_by = UnicodeAttribute(null=True)
+    accepted_at = UTCDateTimeAttribute(null=True)
+    time_to_accept_seconds = NumberAttribute(null=True)
+    timed_out_at = UTCDateTimeAttribute(null=True)
+    closed_at = UTCDateTimeAttribute(null=True)
+    closed_by = UnicodeAttribute(null=True)
+    task_token = UnicodeAttribute(null=True)
+    patient_told_at = UTCDateTimeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
 
 
