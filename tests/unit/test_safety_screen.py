@@ -128,6 +128,35 @@ def test_an_overdose_or_attempt_in_progress_is_an_emergency(text: str) -> None:
     assert category(text) is EMERGENCY
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # what a caller sees, with no diagnosis and no "emergency": one family of signs each
+        "my aunt suddenly isn't making any sense and keeps nodding off",  # mind
+        "he's very drowsy since he fell off his bike",  # drowsy after a red flag
+        "the baby's chest is caving in when she breathes",  # breathing
+        "his fingernails look kind of grayish and he's panting",  # colour
+        "my father is clammy and rubbing his left arm, says his chest is heavy",  # cardiac
+        "my watch says my heart rate is 190 and i feel faint",  # rhythm
+        "worst pain ever in my head, came on out of nowhere",  # sudden severe pain
+        "grandma's eyes rolled up and her arms are jerking",  # seizure
+        "there's black tarry poop and she's light headed",  # bleeding with shock
+        "i'm 34 weeks and seeing spots with a splitting headache",  # pregnancy
+        "my 6 week old has a fever",  # young infant
+        "the baby hasn't had a wet diaper since last night and her soft spot is sunken",  # infant
+        "my son has a stiff neck and a fever and light hurts his eyes",  # meningitis
+        "she's diabetic, sweating and shaking and her sugar reads 38",  # low sugar
+        "we pulled my nephew out of the lake and he's coughing and sleepy",  # drowning
+        "my grandpa fell in the yard and he can't get up",  # fall
+        "my dad took his heart pills twice by mistake and now his pulse is slow",  # medicine mistake
+        "my toddler bit into a laundry pod",  # ingestion
+        "um so my um my wife she she is uh talking funny and her face is uh hanging",  # transcript
+    ],
+)
+def test_emergencies_described_by_their_signs_are_flagged(text: str) -> None:
+    assert category(text) is EMERGENCY
+
+
 # ------------------------------------------------------------------------------ crises
 
 
@@ -219,6 +248,29 @@ def test_danger_at_home_is_a_crisis(text: str) -> None:
     assert category(text) is CRISIS
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # indirect and euphemistic: themes, not keywords
+        "i am sick of being a burden to my family",  # burden
+        "i won't be a bother to them much longer",  # finality
+        "i've given away my jewelry, i won't need it where i'm going",  # farewell behaviour
+        "been putting my affairs in order so my kids don't have to after i'm gone",  # arrangements
+        "i know exactly how i'm going to do it",  # plan
+        "i have the rope",  # means
+        "i keep driving to the bridge and thinking about it",  # a place
+        "the voices keep telling me to hurt my mother",  # command voices
+        "i'm scared i'll do something stupid tonight",  # euphemism
+        "my brother says he's going to shoot his boss",  # harm to others, third person
+        "the aide pinches my dad and he has bruises he won't explain",  # elder abuse
+        "he put his hands around my throat",  # danger at home
+        "ppl wud be happier w/o me",  # SMS shorthand
+    ],
+)
+def test_indirect_crisis_themes_are_flagged(text: str) -> None:
+    assert category(text) is CRISIS
+
+
 # ------------------------------------------------------------------------------ look-alikes
 
 
@@ -260,6 +312,40 @@ def test_danger_at_home_is_a_crisis(text: str) -> None:
     ],
 )
 def test_look_alikes_do_not_fire(text: str) -> None:
+    assert category(text) is NONE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # routine messages that share words with the signs and themes above
+        "i'm confused about the charges on my statement",
+        "dad gets confused in the evenings, is there a dementia support group",
+        "my son is very sleepy after his shots, is that normal",
+        "my pulse was 45 overnight on my fitbit, i feel fine, can i mention it at my physical",
+        "heart rate hit 170 on my run, is that ok for my age",
+        "i sweat a lot at night, menopause?",
+        "his lips were purple from the grape popsicle lol",
+        "i've been feeling blue, can i see a counselor",
+        "the baby gurgles and coos all day",
+        "my husband snores and stops breathing sometimes at night, can he get a sleep study",
+        "last winter i had pneumonia and couldn't breathe, can i get the vaccine",
+        "after my surgery i had trouble breathing for a day, now fine, surgeon wants a follow up",
+        "is chest pain a side effect of the new vaccine",
+        "i'm 20 weeks pregnant, when is my anatomy scan",
+        "i'm done with my antibiotics, do i need a follow up",
+        "we made arrangements for mom to move to assisted living, please update her address",
+        "i won't need my inhaler anymore, please cancel the refill",
+        "i want it all to stop - the reminder texts, i get five a day",
+        "i gave my old crutches to a neighbor",
+        "i bought a rope for the tire swing",
+        "my dog ate my pills, can you send a replacement",
+        "grandma can't feel her feet because of her neuropathy",
+        "please cancel, i had a family emergency last week",
+        "this is my last message before i go on vacation",
+    ],
+)
+def test_look_alikes_of_the_signs_and_themes_do_not_fire(text: str) -> None:
     assert category(text) is NONE
 
 
@@ -326,6 +412,13 @@ def test_history_and_records_do_not_fire(text: str) -> None:
 )
 def test_history_does_not_hide_what_is_happening_now(text: str, expected: SafetyCategory) -> None:
     assert category(text) is expected
+
+
+def test_a_dated_clause_carries_into_a_past_tense_clause_but_not_into_now() -> None:
+    assert category("last winter i had pneumonia and couldn't breathe") is NONE
+    assert category("last winter i had pneumonia and now i can't breathe") is EMERGENCY
+    findings = {f.rule: f for f in SCREEN.explain("in 2019 i had a fall and broke my hip")}
+    assert (findings["fall_or_crash"].fired, findings["fall_or_crash"].stopped_by) == (False, "past")
 
 
 @pytest.mark.parametrize(
@@ -426,6 +519,9 @@ def test_normalization_reads_typing_and_speech_the_same_way() -> None:
     assert normalize("i can't breed") == "i cant breathe"
     assert normalize("sue aside thoughts") == "suicide thoughts"
     assert normalize("unconsious") == "unconscious"
+    # fillers and stutters from calls say nothing; SMS slashes are words
+    assert normalize("um my my husband uh he is not breathing") == "my husband he isnt breathing"
+    assert normalize("ppl wud be better w/o me") == "people would be better without me"
     # real words are never "corrected" into a key word
     assert normalize("billing cooking spelling") == "billing cooking spelling"
 

@@ -10,8 +10,11 @@ How a message is read:
    boundary token `|`, other characters into spaces; then rewritten: negations to one spelling
    ("can not" -> "cant"), SMS shorthand ("kms", "rn"), common misspellings ("chest pian",
    "sucidal", "cant breath") and speech-recognition splits or mishearings from calls
-   ("sue aside", "over dose", "I can't breed"). Words one typing slip away from a key word
-   ("unconsious") are read as that word unless they are real words themselves.
+   ("sue aside", "over dose", "I can't breed"); fillers and stutters from calls ("um", "uh",
+   "he he") are dropped, a decimal point is not a sentence end ("a temp of 100.6"), and accents,
+   censored spellings ("s*icide") and a little Spanish ("dolor de pecho") are read too. Words one
+   typing slip away from a key word ("unconsious") are read as that word unless they are real
+   words themselves.
 2. Look-alikes are blanked: idioms ("dying to get in", "this wait is killing me", "I'd kill for a
    slot"), services and tests ("chest x-ray", "blood test", "emergency contact", "seizure
    medication"); their words can then neither fire nor negate.
@@ -27,7 +30,9 @@ How a message is read:
    - `past`: the clause is about the past ("last year", "in 2019", "as a kid", "history of"), or the
      match directly follows an anchor ("after a heart attack", "died of a stroke"), unless the
      clause also says it is happening now ("now", "again", "still", "this morning") or the
-     message goes on to say it is happening again ("... and is having another one now");
+     message goes on to say it is happening again ("... and is having another one now"). A dated
+     clause carries into the next one when that one is in the past tense ("last winter I had
+     pneumonia and couldn't breathe"), never into one that says "now";
    - `admin`: the clause is about records, bills or insurance, unless it is happening now;
    - `resolved`: it went away ("the chest pain went away"), said after it;
    - `chronic`: recurring or long-standing ("chokes on his food sometimes", "for months");
@@ -37,6 +42,9 @@ How a message is read:
    A rule may also name `requires` (words that must appear somewhere, e.g. "pregnant" for
    bleeding in pregnancy) and `unless` (words in the same clause or the one before that make the
    match ordinary, e.g. "I cut myself shaving"; `explain` reports it as the guard "unless").
+   `requires` is how a sign that is ordinary on its own counts only beside a second one: "very
+   sleepy" after a fall or a swallowed pill, "sweating" with an arm or jaw that hurts, "bleeding"
+   with dizziness, "she doesn't know who I am" with a fever or a sudden start.
 4. The category: an attempt in progress (an overdose, cut wrists) or a specific physical emergency
    is `emergency` even when crisis words fire too (call 911 first; `crisis_signal` says the crisis
    rule fired, so the reply can give 988 as well); otherwise any crisis rule gives `crisis`; a
@@ -104,6 +112,7 @@ _CUE_CLASSES: Final = (
     "negation",
     "hypothetical",
     "past",
+    "past_tense",
     "anchor",
     "now",
     "recurrence",
@@ -495,6 +504,22 @@ def _now_in(reading: _Reading, clause: int) -> bool:
     )
 
 
+def _past_carries_into(reading: _Reading, clause: int) -> bool:
+    """A dated clause carries into the next one when that one is told in the past tense too.
+
+    "last winter I had pneumonia and couldn't breathe": the second clause is still last winter.
+    It carries one clause only, and never into a clause that says it is happening now.
+    """
+    cues = reading.cues
+    return (
+        clause > 0
+        and any(reading.clause[first] == clause for first, _ in cues["past_tense"])
+        and any(reading.clause[first] == clause - 1 for first, _ in cues["past"])
+        and not _now_in(reading, clause - 1)
+        and not _now_in(reading, clause)
+    )
+
+
 def _stopped_by(rule: _Rule, reading: _Reading, start: int, end: int) -> str | None:
     """The first guard that stops a match spanning tokens start..end, or None when it counts."""
     clause = reading.clause[start]
@@ -518,6 +543,8 @@ def _stopped_by(rule: _Rule, reading: _Reading, start: int, end: int) -> str | N
             return "past"
         if any(reading.clause[first] == clause for first, _ in cues["past"]) and not _now_in(reading, clause):
             return "past"
+        if _past_carries_into(reading, clause):
+            return "past"
     if (
         "admin" in rule.guards
         and any(reading.phrase[first] == reading.phrase[start] for first, _ in cues["admin"])
@@ -525,7 +552,10 @@ def _stopped_by(rule: _Rule, reading: _Reading, start: int, end: int) -> str | N
     ):
         return "admin"
     if "resolved" in rule.guards and any(
-        first > end and reading.clause[first] in (clause, clause + 1) for first, _ in cues["resolved"]
+        # the same clause, or the next one ("trouble breathing for a day, now fine": the comma and
+        # the clause word "now" make two boundaries)
+        first > end and clause <= reading.clause[first] <= clause + 2
+        for first, _ in cues["resolved"]
     ):
         return "resolved"
     if "chronic" in rule.guards and any(reading.clause[first] == clause for first, _ in cues["chronic"]):
