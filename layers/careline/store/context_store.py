@@ -140,21 +140,7 @@ class DynamoContextStore:
         its own key (`TL#<instant>#staff-<random>`), the text encrypted like every entry."""
         expires_at = self._clock.now() + self._retention
         sk = f"{TIMELINE_PREFIX}{instant_key(entry.at)}#staff-{uuid.uuid4().hex}"
-        item = self._models.timeline(
-            pk=party_pk(party_id),
-            sk=sk,
-            at=entry.at,
-            kind=entry.kind.value,
-            channel=entry.channel.value,
-            text_enc=(
-                self._cipher.encrypt(entry.text, self._enc_context(party_id, sk, "text"))
-                if entry.text is not None
-                else None
-            ),
-            event=entry.event,
-            data=entry.data or None,
-            expires_at=expires_at,
-        )
+        item = self._timeline_item(party_pk(party_id), party_id, entry, sk, expires_at)
         item.save(condition=self._models.timeline.sk.does_not_exist())
 
     def party_with_open_flow(self, patient_key: str) -> str | None:
@@ -198,7 +184,8 @@ class DynamoContextStore:
             with TransactWrite(connection=self._connection) as transaction:
                 transaction.save(ctx_item, condition=ctx_condition)
                 for index, entry in enumerate(entries):
-                    item = self._timeline_item(pk, context.party_id, entry, new_version, index, expires_at)
+                    sk = timeline_sk(entry.at, new_version, index)
+                    item = self._timeline_item(pk, context.party_id, entry, sk, expires_at)
                     transaction.save(item, condition=self._models.timeline.sk.does_not_exist())
                 for escalation in escalations:
                     esc_item = self._escalation_item(pk, context.party_id, escalation, expires_at)
@@ -298,11 +285,9 @@ class DynamoContextStore:
         pk: str,
         party_id: str,
         entry: TimelineEntry,
-        version: int,
-        index: int,
+        sk: str,
         expires_at: datetime,
     ) -> TimelineItem:
-        sk = timeline_sk(entry.at, version, index)
         return self._models.timeline(
             pk=pk,
             sk=sk,
