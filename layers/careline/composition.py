@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -39,6 +39,26 @@ if TYPE_CHECKING:
 IDEMPOTENCY_FUNCTION = "sms_inbound"
 # SNS plus Lambda async retries can redeliver for hours; a day covers every redelivery path.
 IDEMPOTENCY_EXPIRY_SECONDS = 24 * 60 * 60
+
+
+_S = TypeVar("_S", bound=BaseModel)
+
+
+def _read_environment(model: type[_S], environ: Mapping[str, str] | None) -> _S:
+    """`model` validated from the environment (an empty variable is as good as a missing one;
+    AWS_DEFAULT_REGION stands in for AWS_REGION); `ConfigError` names each missing or bad variable."""
+    env = dict(os.environ if environ is None else environ)
+    if not env.get("AWS_REGION") and env.get("AWS_DEFAULT_REGION"):
+        env["AWS_REGION"] = env["AWS_DEFAULT_REGION"]
+    try:
+        return model.model_validate({k: v for k, v in env.items() if v != ""})
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_input=False, include_url=False):
+            name = ".".join(str(p) for p in err["loc"])
+            message = "is not set" if err["type"] == "missing" else err["msg"]
+            problems.append(f"{name} {message}" if name else message)
+        raise ConfigError("invalid Careline environment:\n  " + "\n  ".join(problems)) from None
 
 
 class Settings(BaseModel):
@@ -74,20 +94,7 @@ class Settings(BaseModel):
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read and validate the environment; `ConfigError` names each missing or bad variable."""
-        env = dict(os.environ if environ is None else environ)
-        if not env.get("AWS_REGION") and env.get("AWS_DEFAULT_REGION"):
-            env["AWS_REGION"] = env["AWS_DEFAULT_REGION"]
-        # An empty variable is as good as a missing one.
-        values = {k: v for k, v in env.items() if v != ""}
-        try:
-            return cls.model_validate(values)
-        except ValidationError as exc:
-            problems = []
-            for err in exc.errors(include_input=False, include_url=False):
-                name = ".".join(str(p) for p in err["loc"]) or "environment"
-                message = "is not set" if err["type"] == "missing" else err["msg"]
-                problems.append(f"{name} {message}" if err["loc"] else message)
-            raise ConfigError("invalid Careline environment:\n  " + "\n  ".join(problems)) from None
+        return _read_environment(cls, environ)
 
 
 class SystemClock:
@@ -150,15 +157,15 @@ class LocalLambdaContext:
         return self.timeout_millis
 
 
-def _session(settings: Settings) -> boto3.session.Session:
+def _session_for(region: str | None) -> boto3.session.Session:
     import boto3
 
-    return boto3.session.Session(region_name=settings.region)
+    return boto3.session.Session(region_name=region)
 
 
 def build_turn_service(settings: Settings, overrides: Overrides | None = None) -> TurnService:
     """The `TurnService` wired from `settings`, with anything in `overrides` used instead."""
-    return _build_parts(settings, overrides or Overrides(), _session(settings))[0]
+    return _build_parts(settings, overrides or Overrides(), _session_for(settings.region))[0]
 
 
 def _build_parts(
@@ -176,7 +183,7 @@ def _build_parts(
     store = (
         overrides.store
         if overrides.store is not None
-        else _context_store(settings, config, clock, overrides.cipher)
+        else _context_store(settings, settings.table_name, _kms_cipher(settings, overrides), config, clock)
     )
     messenger = (
         overrides.messenger if overrides.messenger is not None else _messenger(settings, clock, session)
@@ -266,30 +273,71 @@ def _ehr(settings: Settings, clock: Clock, session: boto3.session.Session, budge
     return FhirEhr.connect(connection, now=clock.now, budget=budget)
 
 
-def _context_store(
-    settings: Settings, config: PracticeConfig, clock: Clock, cipher: FieldCipher | None
-) -> ContextStore:
+def _kms_cipher(settings: Settings | AgentSettings, overrides: Overrides) -> FieldCipher:
+    if overrides.cipher is not None:
+        return overrides.cipher
     from careline.store.cipher import KmsFieldCipher
+
+    return KmsFieldCipher(settings.kms_key_arn)
+
+
+class _OnTheTable(Protocol):
+    """Where the single table is: what every function that reads or writes it is given."""
+
+    @property
+    def region(self) -> str | None: ...
+
+    @property
+    def endpoint_url(self) -> str | None: ...
+
+
+def _context_store(
+    settings: _OnTheTable, table_name: str, cipher: FieldCipher, config: PracticeConfig, clock: Clock
+) -> ContextStore:
     from careline.store.context_store import DynamoContextStore
 
+    retention = config.deployment.retention_days
     return DynamoContextStore(
-        settings.table_name,
-        cipher if cipher is not None else KmsFieldCipher(settings.kms_key_arn),
-        config.deployment.retention_days,
-        clock,
-        region=settings.region,
-        host=settings.endpoint_url,
+        table_name, cipher, retention, clock, region=settings.region, host=settings.endpoint_url
     )
 
 
-def _messenger(settings: Settings, clock: Clock, session: boto3.session.Session) -> Messenger:
+def _escalation_store(
+    settings: _OnTheTable, table_name: str, cipher: FieldCipher, config: PracticeConfig, clock: Clock
+) -> EscalationStore:
+    from careline.store.escalations import DynamoEscalationStore
+
+    retention = config.deployment.retention_days
+    return DynamoEscalationStore(
+        table_name, cipher, retention, clock, region=settings.region, host=settings.endpoint_url
+    )
+
+
+class _SendsSms(Protocol):
+    """The settings every function that texts patients reads (the turn, escalation and agent ones)."""
+
+    @property
+    def messenger(self) -> Literal["sms", "outbox"]: ...
+
+    @property
+    def origination_identity(self) -> str | None: ...
+
+    @property
+    def sms_configuration_set(self) -> str | None: ...
+
+    @property
+    def endpoint_url(self) -> str | None: ...
+
+
+def _messenger(settings: _SendsSms, clock: Clock, session: boto3.session.Session) -> Messenger:
     if settings.messenger == "outbox":
         from careline.messaging.outbox import OutboxMessenger
 
         return OutboxMessenger(clock)
     from careline.messaging.sms import SMS_CLIENT_CONFIG, SmsMessenger
 
-    assert settings.origination_identity  # guaranteed by Settings validation
+    if not settings.origination_identity:
+        raise ConfigError("invalid Careline environment:\n  CARELINE_ORIGINATION_IDENTITY is not set")
     return SmsMessenger(
         session.client("pinpoint-sms-voice-v2", endpoint_url=settings.endpoint_url, config=SMS_CLIENT_CONFIG),
         settings.origination_identity,
@@ -315,7 +363,7 @@ def build_runtime(settings: Settings, overrides: Overrides | None = None) -> Run
 
     from careline.channels.quarantine import SqsQuarantine
 
-    session = _session(settings)
+    session = _session_for(settings.region)
     service, config, clock, messenger, event_bus, budget = _build_parts(
         settings, overrides or Overrides(), session
     )
@@ -458,18 +506,7 @@ class EscalationSettings(BaseModel):
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> EscalationSettings:
         """Read and validate the environment; `ConfigError` names each missing or bad variable."""
-        env = dict(os.environ if environ is None else environ)
-        if not env.get("AWS_REGION") and env.get("AWS_DEFAULT_REGION"):
-            env["AWS_REGION"] = env["AWS_DEFAULT_REGION"]
-        try:
-            return cls.model_validate({k: v for k, v in env.items() if v != ""})
-        except ValidationError as exc:
-            problems = [
-                f"{'.'.join(str(p) for p in err['loc'])} "
-                + ("is not set" if err["type"] == "missing" else err["msg"])
-                for err in exc.errors(include_input=False, include_url=False)
-            ]
-            raise ConfigError("invalid Careline environment:\n  " + "\n  ".join(problems)) from None
+        return _read_environment(cls, environ)
 
     def require(self, field_name: str) -> str:
         """The value of setting `field_name`, or a `ConfigError` naming its variable."""
@@ -542,16 +579,8 @@ class EscalationRuntime:
         def build() -> EscalationStore:
             if self._escalation.escalations is not None:
                 return self._escalation.escalations
-            from careline.store.escalations import DynamoEscalationStore
-
-            return DynamoEscalationStore(
-                self.settings.require("table_name"),
-                self._cipher(),
-                self.config.deployment.retention_days,
-                self.clock,
-                region=self.settings.region,
-                host=self.settings.endpoint_url,
-            )
+            table = self.settings.require("table_name")
+            return _escalation_store(self.settings, table, self._cipher(), self.config, self.clock)
 
         store: EscalationStore = self._part("escalations", build)
         return store
@@ -561,16 +590,8 @@ class EscalationRuntime:
         def build() -> ContextStore:
             if self._overrides.store is not None:
                 return self._overrides.store
-            from careline.store.context_store import DynamoContextStore
-
-            return DynamoContextStore(
-                self.settings.require("table_name"),
-                self._cipher(),
-                self.config.deployment.retention_days,
-                self.clock,
-                region=self.settings.region,
-                host=self.settings.endpoint_url,
-            )
+            table = self.settings.require("table_name")
+            return _context_store(self.settings, table, self._cipher(), self.config, self.clock)
 
         store: ContextStore = self._part("contexts", build)
         return store
@@ -580,18 +601,7 @@ class EscalationRuntime:
         def build() -> Messenger:
             if self._overrides.messenger is not None:
                 return self._overrides.messenger
-            if self.settings.messenger == "outbox":
-                from careline.messaging.outbox import OutboxMessenger
-
-                return OutboxMessenger(self.clock)
-            from careline.messaging.sms import SMS_CLIENT_CONFIG, SmsMessenger
-
-            client = self._session.client(
-                "pinpoint-sms-voice-v2", endpoint_url=self.settings.endpoint_url, config=SMS_CLIENT_CONFIG
-            )
-            return SmsMessenger(
-                client, self.settings.require("origination_identity"), self.settings.sms_configuration_set
-            )
+            return _messenger(self.settings, self.clock, self._session)
 
         messenger: Messenger = self._part("messenger", build)
         return messenger
@@ -629,12 +639,6 @@ class EscalationRuntime:
 
         work_items: AgentWorkItems | None = self._part("work_items", build)
         return work_items
-
-
-def _session_for(region: str | None) -> boto3.session.Session:
-    import boto3
-
-    return boto3.session.Session(region_name=region)
 
 
 _escalation_lock = threading.Lock()
@@ -711,18 +715,7 @@ class AgentSettings(BaseModel):
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AgentSettings:
         """Read and validate the environment; `ConfigError` names each missing or bad variable."""
-        env = dict(os.environ if environ is None else environ)
-        if not env.get("AWS_REGION") and env.get("AWS_DEFAULT_REGION"):
-            env["AWS_REGION"] = env["AWS_DEFAULT_REGION"]
-        try:
-            return cls.model_validate({k: v for k, v in env.items() if v != ""})
-        except ValidationError as exc:
-            problems = []
-            for err in exc.errors(include_input=False, include_url=False):
-                name = ".".join(str(p) for p in err["loc"])
-                message = "is not set" if err["type"] == "missing" else err["msg"]
-                problems.append(f"{name} {message}" if name else message)
-            raise ConfigError("invalid Careline environment:\n  " + "\n  ".join(problems)) from None
+        return _read_environment(cls, environ)
 
 
 @dataclass(frozen=True)
@@ -748,49 +741,28 @@ def build_agent_runtime(
     from careline.agents.page import PanelSettings
     from careline.agents.stepfunctions import StepFunctionsAcceptance
     from careline.store.audit import DynamoAuditLog
-    from careline.store.cipher import KmsFieldCipher
-    from careline.store.context_store import DynamoContextStore
-    from careline.store.escalations import DynamoEscalationStore
 
     given = overrides or Overrides()
     session = _session_for(settings.region)
     config = given.config if given.config is not None else load_practice_config(settings.config_path)
     clock: Clock = given.clock if given.clock is not None else SystemClock()
-    cipher = given.cipher if given.cipher is not None else KmsFieldCipher(settings.kms_key_arn)
-    retention = config.deployment.retention_days
-    where = {"region": settings.region, "host": settings.endpoint_url}
+    cipher = _kms_cipher(settings, given)
+    table = settings.table_name
     contexts = (
-        given.store
-        if given.store is not None
-        else DynamoContextStore(settings.table_name, cipher, retention, clock, **where)
+        given.store if given.store is not None else _context_store(settings, table, cipher, config, clock)
     )
-    messenger: Messenger
-    if given.messenger is not None:
-        messenger = given.messenger
-    elif settings.messenger == "outbox":
-        from careline.messaging.outbox import OutboxMessenger
-
-        messenger = OutboxMessenger(clock)
-    else:
-        from careline.messaging.sms import SMS_CLIENT_CONFIG, SmsMessenger
-
-        assert settings.origination_identity  # guaranteed by AgentSettings validation
-        messenger = SmsMessenger(
-            session.client(
-                "pinpoint-sms-voice-v2", endpoint_url=settings.endpoint_url, config=SMS_CLIENT_CONFIG
-            ),
-            settings.origination_identity,
-            settings.sms_configuration_set,
-        )
+    messenger = given.messenger if given.messenger is not None else _messenger(settings, clock, session)
     panel = AgentPanel(
         escalations=(
             escalation.escalations
             if escalation is not None and escalation.escalations is not None
-            else DynamoEscalationStore(settings.table_name, cipher, retention, clock, **where)
+            else _escalation_store(settings, table, cipher, config, clock)
         ),
         contexts=contexts,
         messenger=messenger,
-        audit=DynamoAuditLog(settings.table_name, retention, **where),
+        audit=DynamoAuditLog(
+            table, config.deployment.retention_days, region=settings.region, host=settings.endpoint_url
+        ),
         workflow=StepFunctionsAcceptance(session.client("stepfunctions", endpoint_url=settings.endpoint_url)),
         clock=clock,
         catalog=config.catalog,
