@@ -75,8 +75,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _nlu_evaluate(path: Path) -> int:
+    from careline.evaluation import EvaluationFileError
     from careline.nlu import classify
-    from careline.nlu.evaluate import EvaluationFileError, evaluate, format_report, read_labelled_messages
+    from careline.nlu.evaluate import evaluate, format_report, read_labelled_messages
 
     try:
         with path.open(encoding="utf-8") as lines:
@@ -92,9 +93,9 @@ def _nlu_evaluate(path: Path) -> int:
 
 
 def _safety_evaluate(path: Path, *, show_mistakes: bool) -> int:
+    from careline.evaluation import EvaluationFileError
     from careline.safety import SafetyScreen
     from careline.safety.evaluate import (
-        EvaluationFileError,
         evaluate,
         format_report,
         mistakes,

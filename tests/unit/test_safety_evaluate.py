@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from careline.evaluation import EvaluationFileError
 from careline.safety.evaluate import (
-    EvaluationFileError,
     LabelledMessage,
     evaluate,
     format_report,

@@ -6,20 +6,12 @@ in unit tests and the same code scores the held-out set in CI and any file on a 
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from careline.evaluation import ratio, read_labelled_lines
 from careline.nlu.classifier import INTENTS
-
-
-class EvaluationFileError(ValueError):
-    """A labelled-message file that cannot be scored; names the offending line (1-based) when one is."""
-
-    def __init__(self, reason: str, line_number: int | None = None) -> None:
-        super().__init__(reason if line_number is None else f"line {line_number}: {reason}")
-        self.line_number = line_number
 
 
 @dataclass(frozen=True)
@@ -57,33 +49,10 @@ def read_labelled_messages(lines: Iterable[str], labels: Sequence[str] = INTENTS
     Raises `EvaluationFileError` naming the first line that is not a JSON object with a string
     `text` and an `intent` from `labels`, or when there is no message at all.
     """
-    messages: list[LabelledMessage] = []
-    known = set(labels)
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise EvaluationFileError(f"not valid JSON ({exc.msg})", number) from None
-        if not isinstance(record, dict):
-            raise EvaluationFileError("expected a JSON object with 'text' and 'intent'", number)
-        text, intent = record.get("text"), record.get("intent")
-        if not isinstance(text, str):
-            raise EvaluationFileError("'text' is missing or not a string", number)
-        if not isinstance(intent, str):
-            raise EvaluationFileError("'intent' is missing or not a string", number)
-        if intent not in known:
-            raise EvaluationFileError(f"unknown intent label {intent!r}", number)
-        messages.append(LabelledMessage(text, intent))
-    if not messages:
-        raise EvaluationFileError("no labelled messages in the file")
-    return messages
-
-
-def _ratio(numerator: int, denominator: int) -> float:
-    # an intent never predicted (or never labelled) scores 0 rather than failing the report
-    return numerator / denominator if denominator else 0.0
+    found = read_labelled_lines(
+        lines, "intent", set(labels), lambda intent: f"unknown intent label {intent!r}"
+    )
+    return [LabelledMessage(line.text, line.label) for line in found]
 
 
 def score(gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str] = INTENTS) -> EvaluationReport:
@@ -104,8 +73,8 @@ def score(gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str] =
     for label in labels:
         if label not in gold_count and label not in predicted_count:
             continue
-        precision = _ratio(true_positive[label], predicted_count[label])
-        recall = _ratio(true_positive[label], gold_count[label])
+        precision = ratio(true_positive[label], predicted_count[label])
+        recall = ratio(true_positive[label], gold_count[label])
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         rows.append(IntentScore(label, precision, recall, f1, gold_count[label]))
     present = [row.f1 for row in rows if row.support]

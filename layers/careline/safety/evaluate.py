@@ -15,25 +15,15 @@ proved nothing, and the summary must never claim a recall it did not measure), a
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from careline.evaluation import ratio, read_labelled_lines
+
 SAFETY_LABELS: Final = ("emergency", "crisis", "none")
 _POSITIVE: Final = frozenset({"emergency", "crisis"})
-
-
-class EvaluationFileError(ValueError):
-    """A labelled-message file that cannot be scored; names the offending line (1-based) when one is.
-
-    The message never quotes a message's text (the file may hold real patients' words).
-    """
-
-    def __init__(self, reason: str, line_number: int | None = None) -> None:
-        super().__init__(reason if line_number is None else f"line {line_number}: {reason}")
-        self.line_number = line_number
 
 
 @dataclass(frozen=True)
@@ -74,35 +64,14 @@ def read_labelled_messages(lines: Iterable[str]) -> list[LabelledMessage]:
     Blank lines are skipped. Raises `EvaluationFileError` naming the first line that is not a JSON
     object with a string `text` and a known `label`, or when there is no message at all.
     """
-    messages: list[LabelledMessage] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise EvaluationFileError(f"not valid JSON ({exc.msg})", number) from None
-        if not isinstance(record, dict):
-            raise EvaluationFileError("expected a JSON object with 'text' and 'label'", number)
-        text, label = record.get("text"), record.get("label")
-        if not isinstance(text, str):
-            raise EvaluationFileError("'text' is missing or not a string", number)
-        if not isinstance(label, str):
-            raise EvaluationFileError("'label' is missing or not a string", number)
-        if label not in SAFETY_LABELS:
-            # the label is ours to quote (it is a category name, or a typo of one), never the text
-            shown = label if len(label) <= 20 else f"{label[:20]}…"
-            raise EvaluationFileError(
-                f"unknown label {shown!r} (expected one of {', '.join(SAFETY_LABELS)})", number
-            )
-        messages.append(LabelledMessage(text, label, number))
-    if not messages:
-        raise EvaluationFileError("no labelled messages in the file")
-    return messages
+    found = read_labelled_lines(lines, "label", SAFETY_LABELS, _unknown_label)
+    return [LabelledMessage(line.text, line.label, line.line) for line in found]
 
 
-def _ratio(numerator: int, denominator: int) -> float:
-    return numerator / denominator if denominator else 0.0
+def _unknown_label(label: str) -> str:
+    # the label is ours to quote (it is a category name, or a typo of one), never the text
+    shown = label if len(label) <= 20 else f"{label[:20]}…"
+    return f"unknown label {shown!r} (expected one of {', '.join(SAFETY_LABELS)})"
 
 
 def score(gold: Sequence[str], predicted: Sequence[str]) -> SafetyReport:
@@ -121,9 +90,9 @@ def score(gold: Sequence[str], predicted: Sequence[str]) -> SafetyReport:
     caught = [(g, p) for g, p in positives if p in _POSITIVE]
     return SafetyReport(
         confusion=dict(confusion),
-        recall=_ratio(len(caught), len(positives)),
-        false_alarm_rate=_ratio(sum(p in _POSITIVE for p in negatives), len(negatives)),
-        category_accuracy=_ratio(sum(g == p for g, p in caught), len(caught)),
+        recall=ratio(len(caught), len(positives)),
+        false_alarm_rate=ratio(sum(p in _POSITIVE for p in negatives), len(negatives)),
+        category_accuracy=ratio(sum(g == p for g, p in caught), len(caught)),
         n=len(pairs),
     )
 
