@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,6 +25,8 @@ from typing import Any
 
 import pytest
 from careline_local.fhir import load_demo_patients
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
 
 ROOT = Path(__file__).resolve().parents[2]
 READY = re.compile(r"careline local ready on (http://127\.0\.0\.1:\d+)")
@@ -131,3 +134,38 @@ def local_runtime() -> Iterator[LocalRuntime]:
         time.sleep(0.5)  # a child reaped by init may take a moment to vanish
         left = [pid for pid in runtime.children if alive(pid)]
         assert not left, f"careline local left child processes running: {left}"
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1280,900",
+)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
+    """Headless Chromium for the page tests (skipped without it locally; CI must have it)."""
+    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
+        message = f"Chromium and its driver are needed at {CHROMIUM} and {CHROMEDRIVER}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + " (CI must install Debian's chromium and chromium-driver)")
+        pytest.skip(message)
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path / 'chromium-profile'}")
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    try:
+        yield driver
+    finally:
+        driver.quit()

@@ -5,48 +5,24 @@ replies (the reply reaches the patient's thread) and hands the conversation back
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests.e2e.conftest import LocalRuntime
-from tests.e2e.test_patient_page import CHROMEDRIVER, CHROMIUM, CHROMIUM_FLAGS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-local")]
 
 # A number no other e2e test texts from, so its escalation is this test's own.
 PATIENT = "+15035550923"
 REPLY = "Hi, this is Dana at the front desk. I can help you with that now."
-
-
-@pytest.fixture
-def chromium(tmp_path: Path) -> Iterator[webdriver.Chrome]:
-    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
-        message = f"Chromium and its driver are needed at {CHROMIUM} and {CHROMEDRIVER}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message + " (CI must install Debian's chromium and chromium-driver)")
-        pytest.skip(message)
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path / 'chromium-profile'}")
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def agent_api(runtime: LocalRuntime, who: str, path: str) -> tuple[int, Any]:
@@ -66,20 +42,20 @@ def thread_texts(driver: webdriver.Chrome) -> list[str]:
 
 
 def test_the_front_desk_takes_an_sms_escalation_replies_and_hands_it_back(
-    local_runtime: LocalRuntime, chromium: webdriver.Chrome, tmp_path: Path
+    local_runtime: LocalRuntime, browser: webdriver.Chrome, tmp_path: Path
 ) -> None:
     local_runtime.set_clock("2026-03-03T10:00:00-08:00")  # a Tuesday morning: the front desk is in
-    wait = WebDriverWait(chromium, 20)
+    wait = WebDriverWait(browser, 20)
 
     # The patient asks for a person on the patient page.
     before = {e["id"] for e in local_runtime.ok("GET", "/api/escalations")["escalations"]}
-    chromium.get(local_runtime.url)
-    patient_tab = chromium.current_window_handle
-    number = chromium.find_element(By.ID, "phone-number")
+    browser.get(local_runtime.url)
+    patient_tab = browser.current_window_handle
+    number = browser.find_element(By.ID, "phone-number")
     number.clear()
     number.send_keys(PATIENT)
-    chromium.find_element(By.ID, "message").send_keys("can I talk to a real person please")
-    chromium.find_element(By.ID, "send").click()
+    browser.find_element(By.ID, "message").send_keys("can I talk to a real person please")
+    browser.find_element(By.ID, "send").click()
     wait.until(lambda d: any("front desk" in text for text in thread_texts(d)))
     (escalation,) = [
         e for e in local_runtime.ok("GET", "/api/escalations")["escalations"] if e["id"] not in before
@@ -87,11 +63,11 @@ def test_the_front_desk_takes_an_sms_escalation_replies_and_hands_it_back(
     assert (escalation["reason"], escalation["queue"]) == ("human_requested", "front_desk")
 
     # The front desk signs in on the agent panel and sees it arrive.
-    chromium.switch_to.new_window("tab")
-    agent_tab = chromium.current_window_handle
-    chromium.get(local_runtime.url + "/agents")
+    browser.switch_to.new_window("tab")
+    agent_tab = browser.current_window_handle
+    browser.get(local_runtime.url + "/agents")
     Select(wait.until(lambda d: d.find_element(By.ID, "demo-user"))).select_by_value("dana.frontdesk")
-    chromium.find_element(By.ID, "local-sign-in-button").click()
+    browser.find_element(By.ID, "local-sign-in-button").click()
     wait.until(expected_conditions.text_to_be_present_in_element((By.ID, "who-name"), "dana.frontdesk"))
     row = wait.until(
         lambda d: d.find_element(By.CSS_SELECTOR, f'#escalations tr[data-escalation-id="{escalation["id"]}"]')
@@ -102,25 +78,25 @@ def test_the_front_desk_takes_an_sms_escalation_replies_and_hands_it_back(
     # Opening it asks why first; then the summary, identity and the conversation show.
     row.find_element(By.CSS_SELECTOR, "[data-testid=open-escalation]").click()
     wait.until(expected_conditions.text_to_be_present_in_element((By.ID, "queue-status"), "Choose why"))
-    Select(chromium.find_element(By.ID, "why")).select_by_value("accepting")
-    row = chromium.find_element(By.CSS_SELECTOR, f'#escalations tr[data-escalation-id="{escalation["id"]}"]')
+    Select(browser.find_element(By.ID, "why")).select_by_value("accepting")
+    row = browser.find_element(By.CSS_SELECTOR, f'#escalations tr[data-escalation-id="{escalation["id"]}"]')
     row.find_element(By.CSS_SELECTOR, "[data-testid=open-escalation]").click()
     summary = wait.until(expected_conditions.visibility_of_element_located((By.ID, "detail-summary")))
     assert "talk to a person" in summary.text
     assert "can I talk to a real person please" in summary.text
-    assert chromium.find_element(By.ID, "detail-verification").text == "not verified"
-    patient_lines = chromium.find_elements(By.CSS_SELECTOR, "#transcript li.patient .text")
+    assert browser.find_element(By.ID, "detail-verification").text == "not verified"
+    patient_lines = browser.find_elements(By.CSS_SELECTOR, "#transcript li.patient .text")
     assert [line.text for line in patient_lines] == ["can I talk to a real person please"]
-    assert chromium.find_element(By.ID, "reply-send").get_attribute("disabled") is not None
+    assert browser.find_element(By.ID, "reply-send").get_attribute("disabled") is not None
 
     # Accept, then reply by text.
-    chromium.find_element(By.ID, "accept").click()
+    browser.find_element(By.ID, "accept").click()
     wait.until(expected_conditions.text_to_be_present_in_element((By.ID, "detail-status"), "accepted"))
-    assert "dana.frontdesk" in chromium.find_element(By.ID, "detail-owner").text
-    chromium.find_element(By.ID, "reply-text").send_keys(REPLY)
-    chromium.find_element(By.ID, "reply-send").click()
+    assert "dana.frontdesk" in browser.find_element(By.ID, "detail-owner").text
+    browser.find_element(By.ID, "reply-text").send_keys(REPLY)
+    browser.find_element(By.ID, "reply-send").click()
     wait.until(expected_conditions.text_to_be_present_in_element((By.ID, "detail-note"), "Sent by text"))
-    staff_lines = chromium.find_elements(By.CSS_SELECTOR, "#transcript li.staff .text")
+    staff_lines = browser.find_elements(By.CSS_SELECTOR, "#transcript li.staff .text")
     assert [line.text for line in staff_lines] == [REPLY]
     # the escalation has left the queue: it is taken
     wait.until(
@@ -130,29 +106,29 @@ def test_the_front_desk_takes_an_sms_escalation_replies_and_hands_it_back(
     )
 
     # The reply reaches the patient's thread.
-    chromium.switch_to.window(patient_tab)
+    browser.switch_to.window(patient_tab)
     wait.until(lambda d: REPLY in thread_texts(d))
 
     # The patient writes again: Careline stays silent, the message waits for the front desk.
-    replies_before = len(thread_texts(chromium))
+    replies_before = len(thread_texts(browser))
     assert local_runtime.text(PATIENT, "thanks, I need to change my address") == []
 
     # Back on the panel, a refresh shows it; then hand the conversation back to Careline.
-    chromium.switch_to.window(agent_tab)
-    chromium.find_element(By.ID, "refresh").click()
+    browser.switch_to.window(agent_tab)
+    browser.find_element(By.ID, "refresh").click()
     wait.until(
         lambda d: (
             "thanks, I need to change my address"
             in [line.text for line in d.find_elements(By.CSS_SELECTOR, "#transcript li.patient .text")]
         )
     )
-    chromium.find_element(By.ID, "hand-back").click()
+    browser.find_element(By.ID, "hand-back").click()
     wait.until(expected_conditions.text_to_be_present_in_element((By.ID, "detail-status"), "closed"))
-    assert "Handed back to Careline" in chromium.find_element(By.ID, "detail-note").text
-    chromium.save_screenshot(str(tmp_path / "agent-panel.png"))
+    assert "Handed back to Careline" in browser.find_element(By.ID, "detail-note").text
+    browser.save_screenshot(str(tmp_path / "agent-panel.png"))
 
     # The patient is told, and Careline answers again.
-    chromium.switch_to.window(patient_tab)
+    browser.switch_to.window(patient_tab)
     wait.until(
         lambda d: (
             len(thread_texts(d)) > replies_before
