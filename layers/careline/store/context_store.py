@@ -52,6 +52,34 @@ def instant_key(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def timeline_item(
+    models: TableModels,
+    cipher: FieldCipher,
+    pk: str,
+    party_id: str,
+    entry: TimelineEntry,
+    sk: str,
+    expires_at: datetime,
+) -> TimelineItem:
+    """The item for one timeline entry under `sk`, its text encrypted for its party and key (every
+    writer of the timeline builds its items here: a turn, a staff reply, a workflow notice)."""
+    return models.timeline(
+        pk=pk,
+        sk=sk,
+        at=entry.at,
+        kind=entry.kind.value,
+        channel=entry.channel.value,
+        text_enc=(
+            cipher.encrypt(entry.text, DynamoContextStore._enc_context(party_id, sk, "text"))
+            if entry.text is not None
+            else None
+        ),
+        event=entry.event,
+        data=entry.data or None,
+        expires_at=expires_at,
+    )
+
+
 def timeline_sk(at: datetime, version: int, index: int) -> str:
     """`TL#<instant>#<seq>`; seq is the turn's context version and the entry's place in the turn.
 
@@ -281,28 +309,9 @@ class DynamoContextStore:
         )
 
     def _timeline_item(
-        self,
-        pk: str,
-        party_id: str,
-        entry: TimelineEntry,
-        sk: str,
-        expires_at: datetime,
+        self, pk: str, party_id: str, entry: TimelineEntry, sk: str, expires_at: datetime
     ) -> TimelineItem:
-        return self._models.timeline(
-            pk=pk,
-            sk=sk,
-            at=entry.at,
-            kind=entry.kind.value,
-            channel=entry.channel.value,
-            text_enc=(
-                self._cipher.encrypt(entry.text, self._enc_context(party_id, sk, "text"))
-                if entry.text is not None
-                else None
-            ),
-            event=entry.event,
-            data=entry.data or None,
-            expires_at=expires_at,
-        )
+        return timeline_item(self._models, self._cipher, pk, party_id, entry, sk, expires_at)
 
     def _entry_from_item(self, party_id: str, item: TimelineItem) -> TimelineEntry:
         text = None

@@ -19,13 +19,20 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from careline.conversation.model import Channel, EscalationReason, Queue, TimelineKind, Urgency
+from careline.conversation.model import (
+    Channel,
+    EscalationReason,
+    Queue,
+    TimelineEntry,
+    TimelineKind,
+    Urgency,
+)
 from careline.escalation.errors import AlreadyTaken, EscalationNotFound
 from careline.escalation.model import EscalationRecord, EscalationStatus, time_to_accept
 from careline.observability import logger
 from careline.ports import Clock
 from careline.store.cipher import FieldCipher
-from careline.store.context_store import DynamoContextStore, instant_key
+from careline.store.context_store import DynamoContextStore, instant_key, timeline_item
 from careline.store.models import (
     ESCALATION_PREFIX,
     QUEUE_PREFIX,
@@ -159,16 +166,10 @@ class DynamoEscalationStore:
         model = self._models.escalation
         item = self._existing(party_id, escalation_id)
         sk = notice_timeline_sk(at, escalation_id)
-        entry = self._models.timeline(
-            pk=party_pk(party_id),
-            sk=sk,
-            at=at,
-            kind=TimelineKind.OUTBOUND.value,
-            channel=Channel.SMS.value,
-            text_enc=self._cipher.encrypt(text, DynamoContextStore._enc_context(party_id, sk, "text")),
-            event=None,
-            data=dict(data) or None,
-            expires_at=self._clock.now() + self._retention,
+        notice = TimelineEntry(at, TimelineKind.OUTBOUND, Channel.SMS, text=text, data=dict(data))
+        expires_at = self._clock.now() + self._retention
+        entry = timeline_item(
+            self._models, self._cipher, party_pk(party_id), party_id, notice, sk, expires_at
         )
         try:
             with TransactWrite(connection=self._connection) as transaction:
