@@ -25,7 +25,7 @@ ROUTINE_TEXTS = ["what are your hours today", "where do i park", "whats your fax
 TURNS = 200
 
 
-class _CallCounter:
+class CallCounter:
     """Counts every botocore API call (boto3 and pynamodb alike go through `_make_api_call`)."""
 
     def __init__(self) -> None:
@@ -33,7 +33,7 @@ class _CallCounter:
         self.seconds = 0.0
         self._original = BaseClient._make_api_call
 
-    def __enter__(self) -> _CallCounter:
+    def __enter__(self) -> CallCounter:
         counter = self
 
         def counting(client: BaseClient, operation: str, params: Any) -> Any:
@@ -51,7 +51,9 @@ class _CallCounter:
         BaseClient._make_api_call = self._original  # type: ignore[method-assign]
 
 
-class _Clock:
+class TickingClock:
+    """A clock one second further on at every reading, from 10am Pacific on a Wednesday (office hours)."""
+
     def __init__(self) -> None:
         self.at = datetime(2026, 12, 2, 18, 0, tzinfo=UTC)
 
@@ -60,7 +62,7 @@ class _Clock:
         return self.at
 
 
-def _per_turn(calls: Counter[str], turns: int) -> str:
+def per_turn(calls: Counter[str], turns: int) -> str:
     return ", ".join(f"{op}={n / turns:.2f}" for op, n in sorted(calls.items())) or "none"
 
 
@@ -76,7 +78,7 @@ def main() -> None:
 
     config_path = ROOT / "config" / "practice.yaml"
     config = load_practice_config(config_path)
-    clock = _Clock()
+    clock = TickingClock()
     outbox = OutboxMessenger(clock)
 
     def event(i: int, sender: str) -> dict[str, Any]:
@@ -91,11 +93,11 @@ def main() -> None:
         handler = sms_handler()
         context = composition.LocalLambdaContext()
         try:
-            with _CallCounter() as first:
+            with CallCounter() as first:
                 handler(event(0, "+15035550199"), context)
             durations: list[float] = []
             own: list[float] = []
-            with _CallCounter() as warm:
+            with CallCounter() as warm:
                 for i in range(TURNS):
                     sender = f"+1503555{1000 + i % 7:04d}"  # a few patients taking turns, as a line would see
                     e = event(i, sender)
@@ -107,8 +109,8 @@ def main() -> None:
         finally:
             composition.reset_runtime()
 
-    print(f"first turn of a container (cold caches): {_per_turn(first.calls, 1)}")
-    print(f"warm routine turn, AWS calls per turn: {_per_turn(warm.calls, TURNS)}")
+    print(f"first turn of a container (cold caches): {per_turn(first.calls, 1)}")
+    print(f"warm routine turn, AWS calls per turn: {per_turn(warm.calls, TURNS)}")
     dynamo = sum(n for op, n in warm.calls.items() if op.startswith("dynamodb:")) / TURNS
     kms = sum(n for op, n in warm.calls.items() if op.startswith("kms:")) / TURNS
     print(f"dynamodb_calls_per_turn={dynamo:.2f} kms_calls_per_turn={kms:.2f}")

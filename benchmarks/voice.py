@@ -15,26 +15,16 @@ import statistics
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchmarks.turn import _CallCounter, _per_turn
+from benchmarks.turn import CallCounter, TickingClock, per_turn
 
 ROOT = Path(__file__).resolve().parent.parent
 SPOKEN = ["what are your hours today", "where do I park", "what's your fax number", "are you open saturday"]
 TURNS = 120
 # what the stack gives voice_turn (infra/voice.py): Connect's 8 s less a margin
 FUNCTION_TIMEOUT_MS = 7_000
-
-
-class _Clock:
-    def __init__(self) -> None:
-        self.at = datetime(2026, 12, 2, 18, 0, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        self.at += timedelta(seconds=1)
-        return self.at
 
 
 def _call(handler: Callable[[dict[str, Any], Any], Any], context: Any, caller: str, dialed: str) -> Any:
@@ -61,7 +51,7 @@ def main() -> None:
 
     config_path = ROOT / "config" / "practice.yaml"
     config = load_practice_config(config_path)
-    clock = _Clock()
+    clock = TickingClock()
     dialed = config.practice.phone
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
@@ -76,7 +66,7 @@ def main() -> None:
         try:
             _call(handler, context, "+15035550199", dialed)("hello")  # the container's first turn
             own: list[float] = []
-            with _CallCounter() as warm:
+            with CallCounter() as warm:
                 for i in range(TURNS):
                     say = _call(handler, context, f"+1503555{1000 + i % 7:04d}", dialed)
                     in_aws_before = warm.seconds
@@ -93,7 +83,7 @@ def main() -> None:
             silent.close()
 
     mine = statistics.quantiles(own, n=100)
-    print(f"warm spoken turn, AWS calls per turn: {_per_turn(warm.calls, TURNS)}")
+    print(f"warm spoken turn, AWS calls per turn: {per_turn(warm.calls, TURNS)}")
     print(
         f"voice_turns={TURNS} careline_own_p50_ms={mine[49] * 1000:.1f} "
         f"careline_own_p95_ms={mine[94] * 1000:.1f}"
