@@ -26,7 +26,9 @@ from typing import Any
 import pytest
 from careline_local.fhir import load_demo_patients
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = Path(__file__).resolve().parents[2]
 READY = re.compile(r"careline local ready on (http://127\.0\.0\.1:\d+)")
@@ -169,3 +171,9 @@ def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
         yield driver
     finally:
         driver.quit()
+
+
+def page_wait(browser: webdriver.Chrome, seconds: float = 20) -> WebDriverWait[webdriver.Chrome]:
+    """A wait for the pages, which re-render their lists while they poll: an element read just as
+    it is replaced (stale) is looked up again on the next try, not a failure."""
+    return WebDriverWait(browser, seconds, ignored_exceptions=(StaleElementReferenceException,))

@@ -14,9 +14,9 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
-from tests.e2e.conftest import LocalRuntime
+from tests.e2e.conftest import LocalRuntime, page_wait
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-local")]
 
@@ -45,7 +45,7 @@ def test_the_front_desk_takes_an_sms_escalation_replies_and_hands_it_back(
     local_runtime: LocalRuntime, browser: webdriver.Chrome, tmp_path: Path
 ) -> None:
     local_runtime.set_clock("2026-03-03T10:00:00-08:00")  # a Tuesday morning: the front desk is in
-    wait = WebDriverWait(browser, 20)
+    wait = page_wait(browser)
 
     # The patient asks for a person on the patient page.
     before = {e["id"] for e in local_runtime.ok("GET", "/api/escalations")["escalations"]}

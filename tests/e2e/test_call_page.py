@@ -11,7 +11,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from tests.e2e.conftest import LocalRuntime
+from tests.e2e.conftest import LocalRuntime, page_wait
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-local")]
 
@@ -38,7 +38,7 @@ def test_a_caller_speaks_keys_a_date_of_birth_texts_mid_call_and_hangs_up(
     maria = demo_phones[0]  # Maria Lopez, born 1984-03-14, a follow-up with Dr. Chen
     local_runtime.set_clock("2026-03-03T10:00:00-08:00")  # a Tuesday morning: open until 5pm
     browser.get(local_runtime.url)
-    wait = WebDriverWait(browser, 20)
+    wait = page_wait(browser)
     wait.until(lambda d: len(Select(d.find_element(By.ID, "demo-patient")).options) > 1)
     Select(browser.find_element(By.ID, "demo-patient")).select_by_value(maria)
     assert browser.find_element(By.ID, "say-text").get_attribute("disabled") is not None

@@ -8,9 +8,9 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
-from tests.e2e.conftest import LocalRuntime
+from tests.e2e.conftest import LocalRuntime, page_wait
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-local")]
 
@@ -21,7 +21,7 @@ def test_a_demo_patient_texts_about_hours_and_sees_the_answer(
     phone = demo_phones[4]
     local_runtime.set_clock("2026-03-03T10:00:00-08:00")  # a Tuesday morning: open until 5pm
     browser.get(local_runtime.url)
-    wait = WebDriverWait(browser, 20)
+    wait = page_wait(browser)
     wait.until(lambda driver: len(Select(driver.find_element(By.ID, "demo-patient")).options) > 1)
 
     Select(browser.find_element(By.ID, "demo-patient")).select_by_value(phone)
