@@ -1,6 +1,7 @@
 """What a Lambda cold start pays before the first turn, each in a fresh interpreter as Lambda's
-init phase would (median of several runs): importing the handler module, and importing the local
-classifier and building it from the bot model file (done on the first turn)."""
+init phase would (median of several runs): importing the handler module, importing the local
+classifier and building it from the bot model file (done on the first turn), and building the
+safety screen (its rules and the second reading's weights) and screening one message."""
 
 from __future__ import annotations
 
@@ -19,6 +20,10 @@ PROBES = {
     "classifier_import_and_build_ms": (
         "import time; t = time.perf_counter(); from careline.nlu import classify; "
         "classify('are you open today'); print((time.perf_counter() - t) * 1000)"
+    ),
+    "safety_screen_build_ms": (
+        "import time; t = time.perf_counter(); from careline.safety import SafetyScreen; "
+        "SafetyScreen().screen('are you open today'); print((time.perf_counter() - t) * 1000)"
     ),
 }
 

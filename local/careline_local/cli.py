@@ -1,5 +1,5 @@
-"""The `careline` command: `local`, `chat` (`--voice` to call), `scenario run`, `nlu evaluate` and
-`safety evaluate`."""
+"""The `careline` command: `local`, `chat` (`--voice` to call), `scenario run`, `nlu evaluate`,
+`safety evaluate` and `safety train`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from careline_local.paths import PRACTICE_CONFIG
+from careline_local.paths import PRACTICE_CONFIG, SAFETY_CORPUS
 from careline_local.scenario_model import E164
 
 
@@ -71,6 +71,24 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also list the line numbers the screen got wrong (never the messages' text)",
     )
+    safety_evaluate.add_argument(
+        "--rules-only", action="store_true", help="score the rules alone, without the learned second reading"
+    )
+    safety_train = safety_commands.add_parser(
+        "train", help="retrain the second reading (model.json) from the labelled corpus"
+    )
+    safety_train.add_argument(
+        "--corpus",
+        type=Path,
+        default=SAFETY_CORPUS,
+        help="labelled .jsonl files (default data/safety)",
+    )
+    safety_train.add_argument(
+        "--out", type=Path, default=None, help="where to write the model (default: the package's model.json)"
+    )
+    safety_train.add_argument(
+        "--check", action="store_true", help="only say whether model.json was trained on the corpus as it is"
+    )
     return root
 
 
@@ -92,9 +110,9 @@ def _nlu_evaluate(path: Path) -> int:
     return 0
 
 
-def _safety_evaluate(path: Path, *, show_mistakes: bool) -> int:
+def _safety_evaluate(path: Path, *, show_mistakes: bool, rules_only: bool) -> int:
     from careline.evaluation import EvaluationFileError
-    from careline.safety import SafetyScreen
+    from careline.safety import RuleScreen, SafetyScreen
     from careline.safety.evaluate import (
         evaluate,
         format_report,
@@ -114,7 +132,7 @@ def _safety_evaluate(path: Path, *, show_mistakes: bool) -> int:
     except EvaluationFileError as exc:
         print(f"careline safety evaluate: {path}: {exc}", file=sys.stderr)
         return 2
-    screen = SafetyScreen()
+    screen = RuleScreen() if rules_only else SafetyScreen()
 
     def category(text: str) -> str:
         return screen.screen(text).category.value
@@ -123,6 +141,36 @@ def _safety_evaluate(path: Path, *, show_mistakes: bool) -> int:
         for wrong in mistakes(messages, category):
             print(f"line {wrong.line}: labelled {wrong.label}, screened {wrong.predicted}")
     print(format_report(evaluate(messages, category)))
+    return 0
+
+
+def _safety_train(corpus: Path, *, out: Path | None, check: bool) -> int:
+    from careline.evaluation import EvaluationFileError
+    from careline.safety.learned import MODEL_PATH, ModelError, load
+
+    from careline_local.safety_training import stale, train_from
+
+    try:
+        if check:
+            changed = stale(load(out or MODEL_PATH), corpus)
+            if changed:
+                print(f"model.json is stale; retrain (careline safety train): {', '.join(changed)}")
+                return 1
+            print("model.json was trained on the corpus as it is")
+            return 0
+        model = train_from(corpus)
+        target = out or MODEL_PATH
+        target.write_text(model.to_json(), encoding="utf-8")
+    except (OSError, ModelError) as exc:
+        print(f"careline safety train: {exc}", file=sys.stderr)
+        return 2
+    except EvaluationFileError as exc:
+        print(f"careline safety train: {corpus}: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"trained on {len(model.trained_on) - 1} labelled files and the rules: {len(model.weights)} "
+        f"features, threshold {model.threshold:.4f}; wrote {target}"
+    )
     return 0
 
 
@@ -159,8 +207,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0 if all(r.passed for r in results) else 1
     if args.command == "nlu":
         return _nlu_evaluate(args.file)
+    if args.command == "safety" and args.safety_command == "train":
+        return _safety_train(args.corpus, out=args.out, check=args.check)
     if args.command == "safety":
-        return _safety_evaluate(args.file, show_mistakes=args.mistakes)
+        return _safety_evaluate(args.file, show_mistakes=args.mistakes, rules_only=args.rules_only)
     return 2
 
 

@@ -10,6 +10,7 @@ PRACTICE_CONFIG = REPO_ROOT / "config" / "practice.yaml"
 SMS_HANDLER = REPO_ROOT / "functions" / "sms_inbound" / "handler.py"
 VOICE_TURN_HANDLER = REPO_ROOT / "functions" / "voice_turn" / "handler.py"
 VOICE_CONTACT_HANDLER = REPO_ROOT / "functions" / "voice_contact" / "handler.py"
+SAFETY_CORPUS = REPO_ROOT / "data" / "safety"
 
 
 def log_dir() -> Path:

@@ -201,3 +201,56 @@ def test_the_cli_reports_a_file_that_is_not_text(tmp_path: Path, capsys: pytest.
     path.write_bytes(b"\xff\xfe\x00garbage")
     assert main(["safety", "evaluate", str(path)]) == 2
     assert "not UTF-8 text" in capsys.readouterr().err
+
+
+def test_the_cli_scores_the_rules_alone_on_request(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path, [{"text": "my dad is having chest pain", "label": "emergency"}])
+    assert main(["safety", "evaluate", "--rules-only", str(path)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("recall=1.0000")
+
+
+def _corpus(tmp_path: Path) -> Path:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    rows = [
+        {"text": "i want to end it all tonight", "label": "crisis"},
+        {"text": "he is not breathing and blue", "label": "emergency"},
+        {"text": "can i book a checkup", "label": "none"},
+        {"text": "what time do you open", "label": "none"},
+    ]
+    for name in ("a", "b"):
+        (corpus / f"{name}.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return corpus
+
+
+def test_the_cli_trains_a_model_and_then_finds_it_current(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus, out = _corpus(tmp_path), tmp_path / "model.json"
+    assert main(["safety", "train", "--corpus", str(corpus), "--out", str(out)]) == 0
+    assert "trained on 2 labelled files and the rules" in capsys.readouterr().out
+    assert main(["safety", "train", "--check", "--corpus", str(corpus), "--out", str(out)]) == 0
+    assert "as it is" in capsys.readouterr().out
+    # a changed label file makes the model stale, by name
+    (corpus / "b.jsonl").write_text('{"text": "thanks", "label": "none"}\n', encoding="utf-8")
+    assert main(["safety", "train", "--check", "--corpus", str(corpus), "--out", str(out)]) == 1
+    assert "stale" in (said := capsys.readouterr().out)
+    assert "b.jsonl" in said
+    assert "a.jsonl" not in said
+
+
+def test_the_cli_reports_an_empty_corpus_or_a_bad_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["safety", "train", "--corpus", str(empty), "--out", str(tmp_path / "m.json")]) == 2
+    assert "no *.jsonl files" in capsys.readouterr().err
+    (empty / "bad.jsonl").write_text('{"text": "private words", "label": "sos"}\n', encoding="utf-8")
+    assert main(["safety", "train", "--corpus", str(empty), "--out", str(tmp_path / "m.json")]) == 2
+    err = capsys.readouterr().err
+    assert "bad.jsonl: line 1: unknown label 'sos'" in err
+    assert "private" not in err
+    assert not (tmp_path / "m.json").exists()

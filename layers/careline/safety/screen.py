@@ -127,6 +127,9 @@ NEGATION_REACH: Final = 6
 ANCHOR_REACH: Final = 2
 _BOUNDARY: Final = "|"
 _BLANK: Final = "~"
+# as `reading_for_learning` gives them: a clause boundary, and a word of a blanked look-alike
+CLAUSE_MARK: Final = _BOUNDARY
+BLANK_MARK: Final = _BLANK
 # A clause ends before these words (and at punctuation).
 _CLAUSE_WORDS: Final = frozenset(
     {
@@ -607,8 +610,20 @@ def _decide(fired: Sequence[_Rule]) -> SafetyResult:
     )
 
 
-class SafetyScreen:
-    """`screen(text)` -> emergency, crisis or none, with the rule that decided it."""
+def reading_for_learning(text: str) -> tuple[tuple[str, ...], frozenset[str]]:
+    """The message as the rules read it (normalized, look-alikes blanked, clauses marked `|`) and
+    the context cue classes found in it: what the second reading (`learned.py`) learns from."""
+    model = _model()
+    reading = _read(text, model)
+    if not reading.text:
+        return (), frozenset()
+    return reading.tokens, frozenset(name for name, found in reading.cues.items() if found)
+
+
+class RuleScreen:
+    """The first reading: `screen(text)` -> emergency, crisis or none, with the rule that decided it.
+
+    `careline.safety.SafetyScreen` adds the second reading (`learned.py`) for what no rule reads."""
 
     def __init__(self) -> None:
         self._model = _model()

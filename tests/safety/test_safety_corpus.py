@@ -1,34 +1,9 @@
-"""The safety screen against labelled messages: a missed emergency or crisis fails the build.
+"""The safety screen against Careline's labelled messages (`data/safety/`, described in its README).
 
-Every `*.jsonl` file here is ours (the `batch` key says which) and each is held to the same bar:
-recall 1.0 and at most 3% false alarms.
-
-- `heldout.jsonl`: batch "a" was written before the screen was rewritten; batches "b", "c" and
-  "d" were each written fresh and scored before any rule was changed for them. First-pass recall
-  / false-alarm rate: b 0.6495 / 0.1791, c 0.7556 / 0.1111, d 0.7708 / 0.0417.
-- `blind_e.jsonl`, `blind_f.jsonl`: written in other voices (older adults, parents, caregivers,
-  teenagers, non-native English, terse SMS, rambling call transcripts; signs without a diagnosis,
-  euphemistic crisis talk) and scored with the screen as it stood before the rules were widened by
-  category: e 0.5714 / 0.0400 (131 lines), f 0.5714 / 0.0615 (121 lines).
-- `blind_g.jsonl`: written after the widening, without looking at any miss, and scored once:
-  0.7455 / 0.0500 (115 lines; the old screen scored 0.6000 / 0.0500 on it). That first pass is
-  the honest estimate of how unseen phrasing fares. What it missed was then fixed by category,
-  so it is no longer blind.
-- `tuning_h.jsonl`: written while widening the categories, to probe them (look-alikes of each
-  new sign and theme, and new phrasings of them). Never blind; a regression set.
-- `blind_i.jsonl`: written after a further round of widening (with `tuning_h`), again without
-  looking at any miss, and scored once: 0.6852 / 0.0000 (110 lines; the old screen 0.6111 /
-  0.0000). Then fixed by category too, so no longer blind either.
-
-`blind_e` lost one line and `blind_i` two that turned out to be, word for word, already in
-`heldout.jsonl` (all three were read correctly); the figures above are for the files as they
-are. Taken together, g and i say that a fresh batch in new voices still finds roughly one
-positive in four that no rule reads yet: the rules now cover far more ways of saying it, but not
-all of them.
-
-So a new miss found in the field belongs in a new batch here, and its fix in a category of
-`rules.yaml`, not a copy of its words. The shared dev set, when it is beside the repository, is
-measured too but never copied: a test checks that no line here is one of its lines.
+Every file there is held to the same bar by the whole screen (rules, then the learned second
+reading): recall 1.0 and at most 3% false alarms. The second reading learned from these same
+files, so this is a regression bar, not an estimate of unseen wording: the README records each
+blind batch's first-pass figures, which are that estimate.
 """
 
 from __future__ import annotations
@@ -39,12 +14,15 @@ from pathlib import Path
 import pytest
 from careline.safety import SafetyScreen
 from careline.safety.evaluate import LabelledMessage, evaluate, format_report, read_labelled_messages
+from careline.safety.learned import default_model
 from careline.safety.screen import normalize
+from careline_local.safety_training import stale, train_from
 
-HERE = Path(__file__).parent
-HELDOUT = HERE / "heldout.jsonl"
-LABELLED = sorted(HERE.glob("*.jsonl"))
-DEV = Path(__file__).resolve().parents[3] / "shared" / "eval" / "safety_dev.jsonl"
+REPO = Path(__file__).resolve().parents[2]
+CORPUS = REPO / "data" / "safety"
+HELDOUT = CORPUS / "heldout.jsonl"
+LABELLED = sorted(CORPUS.glob("*.jsonl"))
+DEV = REPO.parent / "shared" / "eval" / "safety_dev.jsonl"
 MAX_FALSE_ALARM_RATE = 0.03
 # The dev set is small and not ours to tune on: a floor against regressions, not the target.
 MIN_DEV_RECALL = 0.95
@@ -62,7 +40,8 @@ def _read(path: Path) -> list[LabelledMessage]:
 
 def test_the_labelled_files_are_all_here() -> None:
     names = {path.name for path in LABELLED}
-    expected = {"heldout", "blind_e", "blind_f", "blind_g", "tuning_h", "blind_i"}
+    expected = {"heldout", "blind_e", "blind_f", "blind_g", "tuning_h", "blind_i", "blind_j", "blind_k"}
+    expected |= {f"train_t{n}" for n in range(1, 7)} | {"routine_turns"}
     assert {f"{name}.jsonl" for name in expected} <= names
 
 
@@ -79,6 +58,10 @@ def test_each_batch_is_varied(path: Path) -> None:
     messages = _read(path)
     counts = Counter(m.label for m in messages)
     assert len(messages) >= 100
+    if path.name.startswith("routine_"):
+        # everyday turns of a conversation ("alright thanks bye"): what most traffic looks like
+        assert set(counts) == {"none"}
+        return
     assert set(counts) == {"emergency", "crisis", "none"}
     # about half routine look-alikes, so that the false-alarm rate means something
     assert counts["none"] >= 0.4 * len(messages)
@@ -93,9 +76,11 @@ def test_no_message_is_in_two_files_or_twice_in_one() -> None:
 
 @pytest.mark.parametrize("path", LABELLED, ids=lambda path: path.name)
 def test_every_emergency_and_crisis_is_caught_with_few_false_alarms(path: Path) -> None:
-    report = evaluate(_read(path), _category)
+    messages = _read(path)
+    report = evaluate(messages, _category)
     # the whole table in the failure message shows where it went wrong
-    assert report.recall == 1.0, format_report(report)
+    if any(m.label != "none" for m in messages):
+        assert report.recall == 1.0, format_report(report)
     assert report.false_alarm_rate <= MAX_FALSE_ALARM_RATE, format_report(report)
 
 
@@ -111,3 +96,22 @@ def test_no_labelled_line_is_copied_from_the_dev_set() -> None:
     dev = {normalize(m.text) for m in _read(DEV)}
     copied = [(path.name, m.line) for path in LABELLED for m in _read(path) if normalize(m.text) in dev]
     assert copied == []
+
+
+def test_the_second_reading_was_trained_on_the_corpus_and_rules_as_they_are() -> None:
+    # a changed label file or rule without `careline safety train` would ship a model that reads
+    # messages differently from how it was measured
+    assert stale(default_model(), CORPUS) == []
+
+
+def test_retraining_reproduces_the_committed_model() -> None:
+    committed = default_model()
+    retrained = train_from(CORPUS)
+    assert retrained.threshold == pytest.approx(committed.threshold, abs=1e-4)
+    assert set(retrained.weights) == set(committed.weights)
+    worst = max(
+        abs(a - b)
+        for name, row in retrained.weights.items()
+        for a, b in zip(row, committed.weights[name], strict=True)
+    )
+    assert worst < 1e-3
