@@ -25,6 +25,9 @@ def test_layers_are_for_python312_on_arm64(synth: Synthesized) -> None:
 def test_code_layer_ships_the_careline_package_and_the_practice_config(synth: Synthesized) -> None:
     layer_dir = build_code_layer(synth.config_path)
     assert (layer_dir / "python" / "careline" / "config.py").is_file()
+    # the data files the package reads at run time: the bot model, the safety rules and weights
+    for data_file in ("nlu/bot_model.yaml", "safety/rules.yaml", "safety/model.json"):
+        assert (layer_dir / "python" / "careline" / data_file).is_file(), data_file
     assert not list(layer_dir.rglob("__pycache__"))
     shipped = yaml.safe_load((layer_dir / "python" / "careline_config" / "practice.yaml").read_text())
     assert shipped == yaml.safe_load(synth.config_path.read_text())
