@@ -40,8 +40,9 @@ def _read(path: Path) -> list[LabelledMessage]:
 
 def test_the_labelled_files_are_all_here() -> None:
     names = {path.name for path in LABELLED}
-    expected = {"heldout", "blind_e", "blind_f", "blind_g", "tuning_h", "blind_i", "blind_j", "blind_k"}
-    expected |= {f"train_t{n}" for n in range(1, 7)} | {"routine_turns"}
+    expected = {"heldout", "tuning_h", "routine_turns", "routine_complaints"}
+    expected |= {f"blind_{batch}" for batch in "efgijklmnopq"}
+    expected |= {f"train_t{n}" for n in range(1, 12)}
     assert {f"{name}.jsonl" for name in expected} <= names
 
 

@@ -22,8 +22,9 @@ The model is multinomial logistic regression (none / emergency / crisis) with L2
 AdaGrad in a fixed order: the same files give the same weights, byte for byte. Its threshold is
 chosen when it is trained, from out-of-fold predictions: the lowest chance at which, on messages
 the model never saw, the second reading adds false alarms to at most `FALSE_ALARM_BUDGET` of the
-routine messages the rules let through. `model.json` holds the weights, the threshold and the
-digest of every file it was trained on; `careline safety train` writes it.
+routine messages the rules let through: look-alikes and everyday turns alike, as both are what a
+practice's line receives. `model.json` holds the weights, the threshold and the digest of every
+file it was trained on; `careline safety train` writes it.
 
 Pure Python, no dependencies: the Lambda reads about a thousand features' worth of weights per
 message in well under a millisecond.
@@ -267,15 +268,15 @@ def out_of_fold(examples: Sequence[Example], folds: int = FOLDS) -> list[float]:
 
 
 def choose_threshold(
-    chances: Sequence[float], labels: Sequence[SafetyCategory], rules_flagged: Sequence[bool]
+    chances: Sequence[float], labels: Sequence[SafetyCategory], excluded: Sequence[bool]
 ) -> float:
     """The lowest chance that adds false alarms to at most FALSE_ALARM_BUDGET of the routine
-    messages the rules let through (never below one half)."""
+    messages not `excluded` (those the rules already flag), never below one half."""
     routine = sorted(
         (
             c
-            for c, label, flagged in zip(chances, labels, rules_flagged, strict=True)
-            if label is SafetyCategory.NONE and not flagged
+            for c, label, skip in zip(chances, labels, excluded, strict=True)
+            if label is SafetyCategory.NONE and not skip
         ),
         reverse=True,
     )
