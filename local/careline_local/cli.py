@@ -1,11 +1,12 @@
 """The `careline` command: `local`, `chat` (`--voice` to call), `scenario run`, `nlu evaluate`,
-`safety evaluate` and `safety train`."""
+`safety evaluate`, `safety train`, `risk train` and `risk backtest`."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 from careline_local.paths import PRACTICE_CONFIG, SAFETY_CORPUS
@@ -23,6 +24,13 @@ def _port(value: str) -> int:
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError("a port is 0..65535 (0 picks a free one)")
     return port
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date; use YYYY-MM-DD") from None
 
 
 def parser() -> argparse.ArgumentParser:
@@ -88,6 +96,24 @@ def parser() -> argparse.ArgumentParser:
     )
     safety_train.add_argument(
         "--check", action="store_true", help="only say whether model.json was trained on the corpus as it is"
+    )
+
+    risk = commands.add_parser("risk", help="the no-show risk model (docs/decisions/0014)")
+    risk_commands = risk.add_subparsers(dest="risk_command", required=True)
+    risk_train = risk_commands.add_parser(
+        "train", help="train a calibrated no-show model on appointments up to a day and write it as JSON"
+    )
+    risk_train.add_argument("--csv", type=Path, required=True, help="appointments CSV (see risk_training.py)")
+    risk_train.add_argument("--until", type=_day, required=True, help="last appointment day to learn from")
+    risk_train.add_argument("--out", type=Path, required=True, help="where to write the model JSON")
+    risk_backtest = risk_commands.add_parser(
+        "backtest", help="train up to one day, score from a later one: calibration table, AUC, Brier"
+    )
+    risk_backtest.add_argument("--csv", type=Path, required=True, help="appointments CSV")
+    risk_backtest.add_argument("--train-until", type=_day, required=True, help="last training day")
+    risk_backtest.add_argument("--test-from", type=_day, required=True, help="first day scored")
+    risk_backtest.add_argument(
+        "--baseline", action="store_true", help="score the plain logistic regression (numbers, no history)"
     )
     return root
 
@@ -174,6 +200,39 @@ def _safety_train(corpus: Path, *, out: Path | None, check: bool) -> int:
     return 0
 
 
+def _risk(args: argparse.Namespace) -> int:
+    from careline.risk import RiskModelError
+
+    from careline_local.risk_training import RiskDataError, backtest, read_appointments, train
+
+    name = f"careline risk {args.risk_command}"
+    try:
+        data = read_appointments(args.csv)
+        if args.risk_command == "train":
+            model = train(data, args.until)
+            args.out.write_text(model.to_json(), encoding="utf-8")
+        else:
+            result = backtest(data, args.train_until, args.test_from, baseline=args.baseline)
+    except OSError as exc:
+        print(f"{name}: {exc.filename or args.csv}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except (RiskDataError, RiskModelError) as exc:
+        print(f"{name}: {exc}", file=sys.stderr)
+        return 2
+    if args.risk_command == "train":
+        t = model.training
+        dropped = ", ".join(f"{n} {why}" for why, n in sorted(t.dropped.items())) or "none"
+        print(
+            f"model {model.version}: {t.rows} appointments {t.window_from}..{t.window_until} "
+            f"(rows dropped: {dropped}), calibrated on {t.calibration_from}..: "
+            f"held-out auc={t.metrics['held_out_auc']:.4f} brier={t.metrics['held_out_brier']:.4f}; "
+            f"wrote {args.out}"
+        )
+        return 0
+    print(result.report())
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "local":
@@ -207,6 +266,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0 if all(r.passed for r in results) else 1
     if args.command == "nlu":
         return _nlu_evaluate(args.file)
+    if args.command == "risk":
+        return _risk(args)
     if args.command == "safety" and args.safety_command == "train":
         return _safety_train(args.corpus, out=args.out, check=args.check)
     if args.command == "safety":
