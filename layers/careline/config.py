@@ -6,6 +6,7 @@ can fix a config without reading code. The CDK app and every Lambda read the sam
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping
 from datetime import date, time
@@ -25,8 +26,15 @@ from pydantic import (
 )
 
 from careline.conversation.model import Queue, Urgency
+from careline.conversation.optout import Keyword, match_keyword
 from careline.errors import ConfigError
-from careline.messages import CATALOG_CHANNELS, MESSAGE_PLACEHOLDERS, MessageCatalog, check_template
+from careline.messages import (
+    CATALOG_CHANNELS,
+    MESSAGE_PLACEHOLDERS,
+    MessageCatalog,
+    check_template,
+    template_placeholders,
+)
 
 E164_PATTERN = r"^\+[1-9]\d{7,14}$"
 ID_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"
@@ -416,6 +424,183 @@ class MessageTemplates(_Strict):
     voice: str = Field(min_length=1)
 
 
+# --- reminders (docs/decisions/0015) ---------------------------------------------------------------
+
+
+class ReminderStep(_Strict):
+    """One step of a cadence: this many hours before the visit, a text/e-mail or a staff call task.
+
+    `sms` and `email` both mean an automated message (it goes by the patient's preferred channel
+    when they have one); `call_task` is work for staff, not a message to the patient.
+    """
+
+    hours_before: float = Field(gt=0, le=24 * 60)
+    channel: Literal["sms", "email", "call_task"]
+
+    @property
+    def name(self) -> str:
+        """The step's stable name in idempotency keys: "72h", "48h-call"."""
+        suffix = "-call" if self.channel == "call_task" else ""
+        return f"{self.hours_before:g}h{suffix}"
+
+    @property
+    def is_message(self) -> bool:
+        return self.channel != "call_task"
+
+
+class ReminderTier(_Strict):
+    """A risk tier: visits scored at `from_probability` or more (up to the next tier's) get `cadence`."""
+
+    name: str = Field(pattern=ID_PATTERN)
+    from_probability: float = Field(ge=0.0, le=1.0)
+    cadence: tuple[ReminderStep, ...] = Field(min_length=1)
+
+    @field_validator("cadence")
+    @classmethod
+    def _steps_distinct(cls, value: tuple[ReminderStep, ...]) -> tuple[ReminderStep, ...]:
+        names = [step.name for step in value]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"two steps share the same time and kind: {', '.join(duplicates)}")
+        return value
+
+
+class SendWindow(_Strict):
+    """When automated messages may go out, in the patient's local time: `earliest` <= t < `latest`."""
+
+    earliest: time
+    latest: time
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse(cls, value: Any) -> Any:
+        parsed = _parse_interval(value)
+        if parsed is None:
+            raise ValueError("a send window cannot be 'closed'")
+        if isinstance(parsed, dict) and "opens" in parsed:
+            return {"earliest": parsed["opens"], "latest": parsed["closes"]}
+        return parsed
+
+    @model_validator(mode="after")
+    def _earliest_before_latest(self) -> SendWindow:
+        if self.earliest >= self.latest:
+            raise ValueError(
+                f"earliest {self.earliest:%H:%M} must be before latest {self.latest:%H:%M} "
+                "(a window across midnight is not supported)"
+            )
+        return self
+
+    def allows(self, wall: time) -> bool:
+        return self.earliest <= wall < self.latest
+
+
+# Only these two: a reminder names the practice and the visit's day and time, nothing clinical.
+REMINDER_PLACEHOLDERS: frozenset[str] = frozenset({"practice_name", "when"})
+
+
+class ReminderWording(_Strict):
+    """The reminder SMS, and a shorter one used when the first is over one segment."""
+
+    sms: str = Field(
+        default=(
+            "{practice_name}: reminder of your visit {when}. "
+            "Reply C to confirm, R to reschedule, X to cancel. Reply STOP to opt out."
+        ),
+        min_length=1,
+    )
+    sms_short: str = Field(
+        default="{practice_name}: visit {when}. Reply C=confirm, R=reschedule, X=cancel, STOP=opt out",
+        min_length=1,
+    )
+
+    @field_validator("sms", "sms_short")
+    @classmethod
+    def _follows_the_rules(cls, value: str) -> str:
+        used = template_placeholders(value)
+        unknown = sorted(used - REMINDER_PLACEHOLDERS)
+        if unknown:
+            raise ValueError(
+                f"unknown placeholder(s) {', '.join('{' + u + '}' for u in unknown)}; a reminder "
+                "supplies only {practice_name} and {when} (nothing clinical)"
+            )
+        missing = sorted(REMINDER_PLACEHOLDERS - used)
+        if missing:
+            raise ValueError(f"must use {', '.join('{' + m + '}' for m in missing)}")
+        if not re.search(r"\bSTOP\b", value):
+            raise ValueError("must say how to opt out (the word STOP)")
+        # A whole-message reply of CANCEL, END, QUIT... is a carrier opt-out, not a visit change.
+        for word in re.findall(r"\b[A-Z]{2,}\b", value):
+            if match_keyword(word) is Keyword.OPT_OUT and word != "STOP":
+                raise ValueError(f"{word} is a carrier opt-out keyword; offer another reply")
+        return value
+
+
+def _default_tiers() -> tuple[ReminderTier, ...]:
+    sms: Literal["sms"] = "sms"
+    return (
+        ReminderTier(name="low", from_probability=0.0, cadence=(ReminderStep(hours_before=48, channel=sms),)),
+        ReminderTier(
+            name="medium",
+            from_probability=0.15,
+            cadence=(ReminderStep(hours_before=72, channel=sms), ReminderStep(hours_before=24, channel=sms)),
+        ),
+        ReminderTier(
+            name="high",
+            from_probability=0.30,
+            cadence=(
+                ReminderStep(hours_before=72, channel=sms),
+                ReminderStep(hours_before=48, channel="call_task"),
+                ReminderStep(hours_before=24, channel=sms),
+            ),
+        ),
+    )
+
+
+class ReminderPolicy(_Strict):
+    """Appointment reminders: the cadence per no-show risk tier and the rules every send keeps."""
+
+    send_window: SendWindow = Field(default_factory=lambda: SendWindow(earliest=time(8), latest=time(21)))
+    # every automated message to the patient counts: per patient-local calendar day, and in any
+    # rolling 7 x 24 hours
+    max_per_day: int = Field(default=1, ge=1)
+    max_per_week: int = Field(default=3, ge=1)
+    # a reminder that could only go out later than this before the visit is skipped (too_close)
+    min_lead_minutes: int = Field(default=120, ge=0, le=7 * 24 * 60)
+    tiers: tuple[ReminderTier, ...] = Field(default_factory=_default_tiers, min_length=1)
+    wording: ReminderWording = Field(default_factory=ReminderWording)
+
+    @field_validator("tiers")
+    @classmethod
+    def _tiers_ordered(cls, value: tuple[ReminderTier, ...]) -> tuple[ReminderTier, ...]:
+        if value[0].from_probability != 0.0:
+            raise ValueError("the first tier must start at from_probability 0 (every visit has a tier)")
+        for lower, upper in itertools.pairwise(value):
+            if upper.from_probability <= lower.from_probability:
+                raise ValueError(
+                    f"tiers must be in rising from_probability: {upper.name!r} "
+                    f"({upper.from_probability}) after {lower.name!r} ({lower.from_probability})"
+                )
+        names = [t.name for t in value]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate tier name(s): {', '.join(duplicates)}")
+        return value
+
+    @model_validator(mode="after")
+    def _day_within_week(self) -> ReminderPolicy:
+        if self.max_per_day > self.max_per_week:
+            raise ValueError(
+                f"max_per_day ({self.max_per_day}) cannot be more than max_per_week ({self.max_per_week})"
+            )
+        return self
+
+    def tier(self, name: str) -> ReminderTier:
+        for tier in self.tiers:
+            if tier.name == name:
+                return tier
+        raise KeyError(name)
+
+
 class PracticeConfig(_Strict):
     practice: PracticeInfo
     business_hours: WeeklyHours
@@ -427,6 +612,7 @@ class PracticeConfig(_Strict):
     faq: Faq
     queues: dict[Queue, QueueConfig]
     escalation: EscalationPolicy = Field(default_factory=EscalationPolicy)
+    reminders: ReminderPolicy = Field(default_factory=ReminderPolicy)
     messages: dict[str, MessageTemplates]
     deployment: Deployment
 
