@@ -8,9 +8,15 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import cold_start, nlu, turn, voice
+from benchmarks import cold_start, nlu, reminders, turn, voice
 
-SUITES = {"turn": turn.main, "voice": voice.main, "nlu": nlu.main, "cold_start": cold_start.main}
+SUITES = {
+    "turn": turn.main,
+    "voice": voice.main,
+    "nlu": nlu.main,
+    "cold_start": cold_start.main,
+    "reminders": reminders.main,
+}
 
 
 def main(argv: list[str]) -> int:
