@@ -56,7 +56,7 @@ from careline.escalation.workflow import SLA_EXPIRED_ERROR, START_FUNCTION, TASK
 from careline.messaging import OutboxMessage, OutboxMessenger
 from careline.observability import metrics
 from careline.store import KmsFieldCipher, bind_models
-from careline.store.escalations import DynamoEscalationStore
+from careline.store.escalations import DynamoEscalationStore, find_escalation_item
 from careline.store.models import CONTEXT_SK, ESCALATION_PREFIX, EscalationItem, party_pk
 from careline.store.verification import HmacSubjectKeys
 from pynamodb.exceptions import DoesNotExist
@@ -670,20 +670,10 @@ class LocalStack:
         )
         return list(model.scan(condition))
 
-    def _escalation_item(self, party_id: str, escalation_id: str) -> EscalationItem | None:
-        model = self._models.escalation
-        items = model.query(
-            party_pk(party_id),
-            model.sk.startswith(ESCALATION_PREFIX),
-            filter_condition=model.escalation_id == escalation_id,
-            consistent_read=True,
-        )
-        return next(iter(items), None)
-
     def _token_moved_on(self, party_id: str, escalation_id: str, token: str) -> bool:
         """The wait holding `token` is over: the escalation dropped or replaced it, or the execution
         ended (nobody took it in the follow-up window either)."""
-        item = self._escalation_item(party_id, escalation_id)
+        item = find_escalation_item(self._models, party_id, escalation_id)
         if item is None or item.task_token != token or item.status not in {s.value for s in AWAITING_AGENT}:
             return True
         described = self._client("stepfunctions").describe_execution(
@@ -754,7 +744,7 @@ class LocalStack:
             and isinstance(last.result, dict)
             and last.result.get("waiting")
         ):
-            item = self._escalation_item(str(last.event.get("party_id", "")), escalation_id)
+            item = find_escalation_item(self._models, str(last.event.get("party_id", "")), escalation_id)
             if item is not None and item.status in {s.value for s in AWAITING_AGENT} and item.task_token:
                 return True
         client = self._client("stepfunctions")

@@ -93,11 +93,12 @@ def escalation_sk(at: datetime, escalation_id: str) -> str:
     return f"{ESCALATION_PREFIX}{instant_key(at)}#{escalation_id}"
 
 
-class DynamoContextStore:
-    """The `ContextStore` port: one GetItem to load, one TransactWriteItems to save a turn.
+class PartyTableStore:
+    """What every store over the single table shares: its models, the field cipher, one
+    connection, and the `expires_at` TTL of the items it writes.
 
-    `retention_days` sets the `expires_at` TTL of every item written (renewed on each save for the
-    context). `clock` supplies "now" for the TTL so the local runtime's clock governs it too.
+    `retention_days` sets that TTL; `clock` supplies "now" for it, so the local runtime's clock
+    governs it too.
     """
 
     def __init__(
@@ -117,6 +118,23 @@ class DynamoContextStore:
         # One connection (and so one botocore client) for the container: pynamodb builds a new
         # client per Connection, which costs more than the write itself.
         self._connection = Connection(region=region, host=host)
+
+    def _expires_at(self) -> datetime:
+        return self._clock.now() + self._retention
+
+    @staticmethod
+    def _enc_context(party_id: str, sk: str, field: str) -> dict[str, str]:
+        # Bound to the party and the field, not the item: the Encryption SDK's data-key cache is
+        # partitioned by encryption context, so a per-item context would call KMS for every field
+        # written. A ciphertext still cannot be read as another patient's or another field's.
+        del sk
+        return {"party": party_id, "field": field}
+
+
+class DynamoContextStore(PartyTableStore):
+    """The `ContextStore` port: one GetItem to load, one TransactWriteItems to save a turn. Every
+    item written gets the TTL (renewed on each save for the context).
+    """
 
     # -- reads -------------------------------------------------------------------------------------
 
@@ -166,7 +184,7 @@ class DynamoContextStore:
     def record_staff_message(self, party_id: str, entry: TimelineEntry) -> None:
         """Add a message staff sent (agent panel reply) to the party's timeline, outside any turn:
         its own key (`TL#<instant>#staff-<random>`), the text encrypted like every entry."""
-        expires_at = self._clock.now() + self._retention
+        expires_at = self._expires_at()
         sk = f"{TIMELINE_PREFIX}{instant_key(entry.at)}#staff-{uuid.uuid4().hex}"
         item = self._timeline_item(party_pk(party_id), party_id, entry, sk, expires_at)
         item.save(condition=self._models.timeline.sk.does_not_exist())
@@ -198,7 +216,7 @@ class DynamoContextStore:
         a new party, if none is stored); on success `context.version` is advanced by one. Raises
         `ConcurrentTurnError` when another turn got there first.
         """
-        expires_at = self._clock.now() + self._retention
+        expires_at = self._expires_at()
         pk = party_pk(context.party_id)
         new_version = context.version + 1
         ctx_item = self._context_item(context, new_version, expires_at)
@@ -243,14 +261,6 @@ class DynamoContextStore:
         context.version = new_version
 
     # -- item <-> domain ---------------------------------------------------------------------------
-
-    @staticmethod
-    def _enc_context(party_id: str, sk: str, field: str) -> dict[str, str]:
-        # Bound to the party and the field, not the item: the Encryption SDK's data-key cache is
-        # partitioned by encryption context, so a per-item context would call KMS for every field
-        # written. A ciphertext still cannot be read as another patient's or another field's.
-        del sk
-        return {"party": party_id, "field": field}
 
     def _context_item(self, context: ConversationContext, version: int, expires_at: datetime) -> ContextItem:
         enc = self._cipher.encrypt

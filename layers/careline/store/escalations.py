@@ -10,10 +10,9 @@ accepting at once cannot both win.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
@@ -30,16 +29,13 @@ from careline.conversation.model import (
 from careline.escalation.errors import AlreadyTaken, EscalationNotFound
 from careline.escalation.model import EscalationRecord, EscalationStatus, time_to_accept
 from careline.observability import logger
-from careline.ports import Clock
-from careline.store.cipher import FieldCipher
-from careline.store.context_store import DynamoContextStore, instant_key, timeline_item
+from careline.store.context_store import PartyTableStore, instant_key, timeline_item
 from careline.store.models import (
     ESCALATION_PREFIX,
     QUEUE_PREFIX,
     TIMELINE_PREFIX,
     EscalationItem,
     TableModels,
-    bind_models,
     party_pk,
 )
 
@@ -58,27 +54,23 @@ def notice_timeline_sk(at: datetime, escalation_id: str) -> str:
     return f"{TIMELINE_PREFIX}{instant_key(at)}#escalation-{escalation_id}"
 
 
-class DynamoEscalationStore:
-    """The `EscalationStore` port (careline.escalation.ports) over the single table.
+def find_escalation_item(models: TableModels, party_id: str, escalation_id: str) -> EscalationItem | None:
+    """An escalation's item, or None. The sort key starts with the instant, which the caller does
+    not know: one consistent query over the party's escalations (a handful), matching the id."""
+    model = models.escalation
+    items = model.query(
+        party_pk(party_id),
+        model.sk.startswith(ESCALATION_PREFIX),
+        filter_condition=model.escalation_id == escalation_id,
+        consistent_read=True,
+    )
+    return next(iter(items), None)
 
-    `retention_days` and `clock` give the timeline note the same TTL every timeline entry gets.
+
+class DynamoEscalationStore(PartyTableStore):
+    """The `EscalationStore` port (careline.escalation.ports) over the single table. The timeline
+    note it writes gets the same TTL every timeline entry gets.
     """
-
-    def __init__(
-        self,
-        table_name: str,
-        cipher: FieldCipher,
-        retention_days: int,
-        clock: Clock,
-        *,
-        region: str | None = None,
-        host: str | None = None,
-    ) -> None:
-        self._models: TableModels = bind_models(table_name, region=region, host=host)
-        self._cipher = cipher
-        self._retention = timedelta(days=retention_days)
-        self._clock = clock
-        self._connection = Connection(region=region, host=host)
 
     # -- reads -------------------------------------------------------------------------------------
 
@@ -167,7 +159,7 @@ class DynamoEscalationStore:
         item = self._existing(party_id, escalation_id)
         sk = notice_timeline_sk(at, escalation_id)
         notice = TimelineEntry(at, TimelineKind.OUTBOUND, Channel.SMS, text=text, data=dict(data))
-        expires_at = self._clock.now() + self._retention
+        expires_at = self._expires_at()
         entry = timeline_item(
             self._models, self._cipher, party_pk(party_id), party_id, notice, sk, expires_at
         )
@@ -189,16 +181,7 @@ class DynamoEscalationStore:
     # -- items -------------------------------------------------------------------------------------
 
     def _item(self, party_id: str, escalation_id: str) -> EscalationItem | None:
-        # The sort key starts with the instant, which the caller does not know: one query over the
-        # party's escalations (a handful), matching the id.
-        model = self._models.escalation
-        items = model.query(
-            party_pk(party_id),
-            model.sk.startswith(ESCALATION_PREFIX),
-            filter_condition=model.escalation_id == escalation_id,
-            consistent_read=True,
-        )
-        return next(iter(items), None)
+        return find_escalation_item(self._models, party_id, escalation_id)
 
     def _existing(self, party_id: str, escalation_id: str) -> EscalationItem:
         item = self._item(party_id, escalation_id)
@@ -223,9 +206,7 @@ class DynamoEscalationStore:
 
     def _record(self, item: EscalationItem) -> EscalationRecord:
         party_id = str(item.party_id)
-        summary = self._cipher.decrypt(
-            item.summary_enc, DynamoContextStore._enc_context(party_id, item.sk, "summary")
-        )
+        summary = self._cipher.decrypt(item.summary_enc, self._enc_context(party_id, item.sk, "summary"))
         seconds = item.time_to_accept_seconds
         return EscalationRecord(
             escalation_id=str(item.escalation_id),
