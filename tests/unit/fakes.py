@@ -8,8 +8,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+from careline.config import parse_practice_config
 from careline.conversation.model import (
     ConversationContext,
     DomainEvent,
@@ -26,7 +29,7 @@ from careline.ehr.model import (
     Practitioner,
     SlotQuery,
 )
-from careline.errors import ConcurrentTurnError
+from careline.errors import ConcurrentTurnError, ConfigError
 from careline.escalation import (
     AgentTask,
     AlreadyTaken,
@@ -138,6 +141,15 @@ class RecordingEventBus:
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_CONFIG = ROOT / "config" / "practice.yaml"
+
+
+def error_for(data: dict[str, Any]) -> str:
+    """The ConfigError message the config `data` gets (the test fails if it parses)."""
+    with pytest.raises(ConfigError) as info:
+        parse_practice_config(data, "test.yaml")
+    return str(info.value)
+
+
 PORTLAND = ZoneInfo("America/Los_Angeles")
 
 

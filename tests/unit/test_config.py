@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import copy
 from datetime import date, time
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from careline.config import PracticeConfig, format_phone, load_practice_config, parse_practice_config
 from careline.conversation.model import Queue
 from careline.errors import ConfigError
 from careline.messages import MESSAGE_PLACEHOLDERS
 
-from tests.unit.fakes import SAMPLE_CONFIG
-
-
-@pytest.fixture
-def raw() -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load(SAMPLE_CONFIG.read_text(encoding="utf-8"))
-    return copy.deepcopy(data)
-
-
-def error_for(data: dict[str, Any]) -> str:
-    with pytest.raises(ConfigError) as info:
-        parse_practice_config(data, "test.yaml")
-    return str(info.value)
+from tests.unit.fakes import SAMPLE_CONFIG, error_for
 
 
 def test_sample_practice_loads_with_every_section(practice: PracticeConfig) -> None:

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import copy
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-import yaml
 from careline.config import PracticeConfig, ReminderPolicy, ReminderWording, parse_practice_config
 from careline.conversation.optout import Keyword, match_keyword
-from careline.errors import ConfigError
 from careline.reminders import ZoneSource, area_code, compose_reminder_sms, patient_zone, visit_when
 from careline.reminders.timezones import AREA_CODE_STATES, AREA_CODE_ZONES, STATE_ZONES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.unit.fakes import SAMPLE_CONFIG
+from tests.unit.fakes import error_for
 
 LA = ZoneInfo("America/Los_Angeles")
 NY = ZoneInfo("America/New_York")
@@ -168,18 +165,6 @@ def test_area_code_needs_a_whole_nanp_number() -> None:
 
 
 # --- the config -----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def raw() -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load(SAMPLE_CONFIG.read_text(encoding="utf-8"))
-    return copy.deepcopy(data)
-
-
-def error_for(data: dict[str, Any]) -> str:
-    with pytest.raises(ConfigError) as info:
-        parse_practice_config(data, "test.yaml")
-    return str(info.value)
 
 
 def test_a_config_without_reminders_gets_the_defaults(raw: dict[str, Any], practice: PracticeConfig) -> None:
