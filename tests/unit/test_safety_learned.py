@@ -16,6 +16,7 @@ from careline.safety.learned import (
     choose_threshold,
     default_model,
     features,
+    features_of,
     load,
     out_of_fold,
     train,
@@ -252,3 +253,11 @@ def test_the_committed_model_loads_with_a_threshold_above_one_half() -> None:
     assert model.threshold >= 0.5
     assert len(model.weights) > 1000
     assert "rules.yaml" in model.trained_on
+
+
+@pytest.mark.parametrize("text", ["no chest pain just a cough", "I'm dying to get in", "", "thx!"])
+def test_the_rules_reading_serves_the_second_reading_unchanged(text: str) -> None:
+    # the combined screen reads a message once: what the rules read is what the model scores
+    result, view = RuleScreen().screen_and_read(text)
+    assert result == RuleScreen().screen(text)
+    assert features_of(view) == features(text)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from careline.safety.learned import LinearModel, default_model
+from careline.safety.learned import LinearModel, default_model, features_of
 from careline.safety.screen import Finding, RuleScreen, SafetyCategory, SafetyResult
 
 SECOND_READING: Final = "second_reading"
@@ -28,10 +28,10 @@ class SafetyScreen:
 
     def screen(self, text: str) -> SafetyResult:
         """Screen one message's raw text (any channel: SMS as typed, calls as transcribed)."""
-        result = self._rules.screen(text)
+        result, view = self._rules.screen_and_read(text)
         if result.flagged:
             return result
-        reading = self._second.read(text)
+        reading = self._second.read_features(features_of(view))
         if not reading.flagged:
             return result
         return SafetyResult(

@@ -42,7 +42,7 @@ from functools import cache
 from pathlib import Path
 from typing import Final
 
-from careline.safety.screen import BLANK_MARK, CLAUSE_MARK, SafetyCategory, reading_for_learning
+from careline.safety.screen import BLANK_MARK, CLAUSE_MARK, LearningView, SafetyCategory, reading_for_learning
 
 MODEL_PATH: Final = Path(__file__).with_name("model.json")
 CLASSES: Final = (SafetyCategory.NONE, SafetyCategory.EMERGENCY, SafetyCategory.CRISIS)
@@ -87,7 +87,12 @@ class ModelError(ValueError):
 
 def features(text: str) -> list[str]:
     """The model's features for one raw message (see the module docstring)."""
-    tokens, cues = reading_for_learning(text)
+    return features_of(reading_for_learning(text))
+
+
+def features_of(view: LearningView) -> list[str]:
+    """The model's features for a message as `reading_for_learning` gives it."""
+    tokens, cues = view
     out = [f"cue:{cue}" for cue in sorted(cues)]
     previous: str | None = None
     negated_for = 0
@@ -139,7 +144,10 @@ class LinearModel:
         return _softmax(scores)
 
     def read(self, text: str) -> LearnedReading:
-        p_none, p_emergency, p_crisis = self.probabilities(features(text))
+        return self.read_features(features(text))
+
+    def read_features(self, feats: Iterable[str]) -> LearnedReading:
+        p_none, p_emergency, p_crisis = self.probabilities(feats)
         chance = 1.0 - p_none
         category = SafetyCategory.EMERGENCY if p_emergency >= p_crisis else SafetyCategory.CRISIS
         return LearnedReading(chance, category, chance >= self.threshold)
@@ -207,9 +215,9 @@ def _fit(
     squares: dict[str, list[float]] = {}
     bias = [0.0, 0.0, 0.0]
     bias_squares = [1e-8, 1e-8, 1e-8]
+    known = [([f for f in feats if f in vocabulary], label) for feats, label in rows]
     for _ in range(EPOCHS):
-        for feats, label in rows:
-            present = [f for f in feats if f in vocabulary]
+        for present, label in known:
             scores = list(bias)
             for f in present:
                 row = weights.get(f)

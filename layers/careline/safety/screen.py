@@ -610,14 +610,19 @@ def _decide(fired: Sequence[_Rule]) -> SafetyResult:
     )
 
 
-def reading_for_learning(text: str) -> tuple[tuple[str, ...], frozenset[str]]:
-    """The message as the rules read it (normalized, look-alikes blanked, clauses marked `|`) and
-    the context cue classes found in it: what the second reading (`learned.py`) learns from."""
-    model = _model()
-    reading = _read(text, model)
+LearningView = tuple[tuple[str, ...], frozenset[str]]
+
+
+def _learning_view(reading: _Reading) -> LearningView:
     if not reading.text:
         return (), frozenset()
     return reading.tokens, frozenset(name for name, found in reading.cues.items() if found)
+
+
+def reading_for_learning(text: str) -> LearningView:
+    """The message as the rules read it (normalized, look-alikes blanked, clauses marked `|`) and
+    the context cue classes found in it: what the second reading (`learned.py`) learns from."""
+    return _learning_view(_read(text, _model()))
 
 
 class RuleScreen:
@@ -631,11 +636,16 @@ class RuleScreen:
 
     def screen(self, text: str) -> SafetyResult:
         """Screen one message's raw text (any channel: SMS as typed, calls as transcribed)."""
+        return self.screen_and_read(text)[0]
+
+    def screen_and_read(self, text: str) -> tuple[SafetyResult, LearningView]:
+        """`screen(text)`, and the message as `reading_for_learning` gives it, from one reading:
+        the second reading then need not normalize the message again."""
         reading = _read(text, self._model)
         if not reading.text:
-            return SafetyResult(SafetyCategory.NONE)
+            return SafetyResult(SafetyCategory.NONE), _learning_view(reading)
         fired = [self._rules[f.rule] for f in _findings(reading, self._model) if f.fired]
-        return _decide(fired)
+        return _decide(fired), _learning_view(reading)
 
     def explain(self, text: str) -> list[Finding]:
         """Every rule that matched, and whether it fired or which guard stopped it (names only)."""
