@@ -367,22 +367,9 @@ class AgentPanel:
         context = self._owned_context(user, party_id, escalation_id, "reply to")
         if context.opted_out:
             raise ConflictingState("the patient has opted out of texts (STOP): call them instead")
-        provider_id = self._messenger.send_sms(context.phone, body)
         now = self._clock.now()
-        self._contexts.record_staff_message(
-            party_id,
-            TimelineEntry(
-                at=now,
-                kind=TimelineKind.OUTBOUND,
-                channel=Channel.SMS,
-                text=body,
-                data={
-                    "purpose": STAFF_REPLY_PURPOSE,
-                    "staff": user.user_id,
-                    "escalation_id": escalation_id,
-                    "provider_message_id": provider_id,
-                },
-            ),
+        provider_id = self._text_patient(
+            party_id, context.phone, body, now, {"purpose": STAFF_REPLY_PURPOSE}, user, escalation_id
         )
         logger.info(
             "staff reply sent",
@@ -403,29 +390,39 @@ class AgentPanel:
         told = False
         if self._catalog is not None and not context.opted_out:
             text = self._catalog.render(HANDED_BACK_MESSAGE, Channel.SMS)
-            provider_id = self._messenger.send_sms(context.phone, text)
-            self._contexts.record_staff_message(
-                party_id,
-                TimelineEntry(
-                    at=now,
-                    kind=TimelineKind.OUTBOUND,
-                    channel=Channel.SMS,
-                    text=text,
-                    data={
-                        "purpose": HANDED_BACK_PURPOSE,
-                        "message_key": HANDED_BACK_MESSAGE,
-                        "staff": user.user_id,
-                        "escalation_id": escalation_id,
-                        "provider_message_id": provider_id,
-                    },
-                ),
-            )
+            purpose = {"purpose": HANDED_BACK_PURPOSE, "message_key": HANDED_BACK_MESSAGE}
+            self._text_patient(party_id, context.phone, text, now, purpose, user, escalation_id)
             told = True
         logger.info(
             "conversation handed back",
             extra={"escalation_id": escalation_id, "party_id": party_id, "user_id": user.user_id},
         )
         return HandedBack(escalation_id=escalation_id, patient_told=told)
+
+    def _text_patient(
+        self,
+        party_id: str,
+        phone: str,
+        text: str,
+        at: datetime,
+        purpose: dict[str, str],
+        user: StaffUser,
+        escalation_id: str,
+    ) -> str:
+        """Send `text` to the patient as staff and put it on their timeline; the provider's id."""
+        provider_id = self._messenger.send_sms(phone, text)
+        data = {**purpose, "staff": user.user_id, "escalation_id": escalation_id}
+        self._contexts.record_staff_message(
+            party_id,
+            TimelineEntry(
+                at=at,
+                kind=TimelineKind.OUTBOUND,
+                channel=Channel.SMS,
+                text=text,
+                data={**data, "provider_message_id": provider_id},
+            ),
+        )
+        return provider_id
 
     # -- rules -------------------------------------------------------------------------------------
 
