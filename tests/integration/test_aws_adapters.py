@@ -11,7 +11,7 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 from careline.conversation.model import DomainEvent
-from careline.errors import CarelineError
+from careline.errors import CarelineError, SendRejected, SendUnavailable, SendUncertain
 from careline.events import EventBridgeBus, EventPublishError, RecordingEventBus
 from careline.messaging import SMS_CLIENT_CONFIG, OutboxMessenger, SmsMessenger
 from careline.store import HmacPartyKeys, InvalidPhoneNumberError
@@ -47,8 +47,26 @@ def test_sms_messenger_surfaces_a_refusal_after_bounded_retries(aws_credentials)
     assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 4}
     with Stubber(client) as stub:
         stub.add_client_error("send_text_message", "ThrottlingException", http_status_code=429)
-        with pytest.raises(client.exceptions.ThrottlingException):
+        with pytest.raises(SendUnavailable) as caught:
             SmsMessenger(client, "phone-0123456789abcdef").send_sms("+15035550188", "hi")
+    assert caught.value.code == "ThrottlingException"  # retry-safe: it never went out
+
+
+def test_sms_messenger_sorts_a_refusal_for_good_and_a_missing_answer(aws_credentials):
+    from botocore.exceptions import ReadTimeoutError
+
+    client = _sms_client()
+    with Stubber(client) as stub:
+        stub.add_client_error("send_text_message", "ValidationException", http_status_code=400)
+        with pytest.raises(SendRejected):
+            SmsMessenger(client, "phone-0123456789abcdef").send_sms("+15035550188", "hi")
+
+    def no_answer(**kwargs: object) -> None:
+        raise ReadTimeoutError(endpoint_url="https://sms-voice.us-west-2.amazonaws.com")
+
+    client.send_text_message = no_answer  # type: ignore[method-assign]
+    with pytest.raises(SendUncertain):
+        SmsMessenger(client, "phone-0123456789abcdef").send_sms("+15035550188", "hi")
 
 
 def test_outbox_records_what_would_have_been_sent(clock):

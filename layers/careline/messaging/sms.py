@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal
 
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
+from careline.messaging.failures import classify
 from careline.observability import logger
 
 if TYPE_CHECKING:
@@ -37,22 +39,26 @@ class SmsMessenger:
         self._message_type: Literal["TRANSACTIONAL", "PROMOTIONAL"] = message_type
 
     def send_sms(self, to_number: str, body: str) -> str:
-        """Send `body` to `to_number` from the practice's identity; returns the provider MessageId."""
-        if self._configuration_set:
-            response = self._client.send_text_message(
-                DestinationPhoneNumber=to_number,
-                OriginationIdentity=self._origination_identity,
-                MessageBody=body,
-                MessageType=self._message_type,
-                ConfigurationSetName=self._configuration_set,
-            )
-        else:
-            response = self._client.send_text_message(
-                DestinationPhoneNumber=to_number,
-                OriginationIdentity=self._origination_identity,
-                MessageBody=body,
-                MessageType=self._message_type,
-            )
+        """Send `body` to `to_number` from the practice's identity; returns the provider MessageId.
+        Raises `SendUnavailable`, `SendRejected` or `SendUncertain` (careline.errors)."""
+        try:
+            if self._configuration_set:
+                response = self._client.send_text_message(
+                    DestinationPhoneNumber=to_number,
+                    OriginationIdentity=self._origination_identity,
+                    MessageBody=body,
+                    MessageType=self._message_type,
+                    ConfigurationSetName=self._configuration_set,
+                )
+            else:
+                response = self._client.send_text_message(
+                    DestinationPhoneNumber=to_number,
+                    OriginationIdentity=self._origination_identity,
+                    MessageBody=body,
+                    MessageType=self._message_type,
+                )
+        except (ClientError, BotoCoreError) as exc:
+            raise classify(exc, "sms") from None
         message_id = response["MessageId"]
         logger.info("sms sent", extra={"message_id": message_id, "body_chars": len(body)})
         return message_id
