@@ -163,6 +163,9 @@ class Deployment(_Strict):
     )
     voice: VoiceDeployment = Field(default_factory=VoiceDeployment)
     escalation: EscalationDeployment = Field(default_factory=EscalationDeployment)
+    # reminders by email (SES v2) for patients who prefer it: the verified sender address. None:
+    # those patients get their reminders by text.
+    reminder_email_from: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 
     @model_validator(mode="after")
     def _phone_line_fits_the_region(self) -> Deployment:
@@ -513,6 +516,31 @@ class ReminderWording(_Strict):
         min_length=1,
     )
 
+    # by email, for a patient who prefers it (SES v2): no reply keywords (a reply to an email is not read)
+    email_subject: str = Field(default="{practice_name}: reminder of your visit {when}", min_length=1)
+    email_body: str = Field(
+        default=(
+            "This is a reminder from {practice_name} of your visit {when}.\n\n"
+            "To confirm, reschedule or cancel, call us at {practice_phone}. "
+            "To stop these reminders, call us or reply STOP to any of our texts."
+        ),
+        min_length=1,
+    )
+
+    @field_validator("email_subject", "email_body")
+    @classmethod
+    def _email_says_nothing_clinical(cls, value: str) -> str:
+        allowed = REMINDER_PLACEHOLDERS | {"practice_phone"}
+        unknown = sorted(template_placeholders(value) - allowed)
+        if unknown:
+            raise ValueError(
+                f"unknown placeholder(s) {', '.join('{' + u + '}' for u in unknown)}; a reminder email "
+                "supplies only {practice_name}, {when} and {practice_phone} (nothing clinical)"
+            )
+        if "{when}" not in value and "{practice_name}" not in value:
+            raise ValueError("must name the practice or the visit's time")
+        return value
+
     @field_validator("sms", "sms_short")
     @classmethod
     def _follows_the_rules(cls, value: str) -> str:
@@ -533,6 +561,19 @@ class ReminderWording(_Strict):
             if match_keyword(word) is Keyword.OPT_OUT and word != "STOP":
                 raise ValueError(f"{word} is a carrier opt-out keyword; offer another reply")
         return value
+
+
+class WaitlistPolicy(_Strict):
+    """Backfilling a freed slot from the waitlist: one candidate at a time, each holding it a while."""
+
+    # a candidate has this long to say yes before the slot is offered to the next one
+    hold_minutes: int = Field(default=30, ge=5, le=24 * 60)
+    # a slot starting sooner than this is not offered (nobody could make it)
+    min_lead_minutes: int = Field(default=120, ge=0, le=7 * 24 * 60)
+    # at most this many candidates are offered one slot, one after another
+    max_offers_per_slot: int = Field(default=5, ge=1, le=50)
+    # how often the backfill looks for freed slots and expired holds
+    every_minutes: int = Field(default=5, ge=1, le=60)
 
 
 def _default_tiers() -> tuple[ReminderTier, ...]:
@@ -568,6 +609,16 @@ class ReminderPolicy(_Strict):
     min_lead_minutes: int = Field(default=120, ge=0, le=7 * 24 * 60)
     tiers: tuple[ReminderTier, ...] = Field(default_factory=_default_tiers, min_length=1)
     wording: ReminderWording = Field(default_factory=ReminderWording)
+    # nightly scoring: every booked visit starting within this many days, at this practice-local time
+    horizon_days: int = Field(default=14, ge=1, le=60)
+    scoring_time: time = time(2, 0)
+    # how often the campaign runs (it sends what has come due since, each at its planned instant)
+    campaign_every_minutes: int = Field(default=15, ge=5, le=60)
+    # the origination identity's messages-per-second limit: sends are paced to it by queue delays
+    messages_per_second: float = Field(default=1.0, gt=0, le=100)
+    # at most this many sends run at once (the campaign map's and the sender's concurrency)
+    max_concurrency: int = Field(default=5, ge=1, le=40)
+    waitlist: WaitlistPolicy = Field(default_factory=lambda: WaitlistPolicy())
 
     @field_validator("tiers")
     @classmethod

@@ -28,6 +28,8 @@ class EscalationReason(StrEnum):
     VERIFICATION_FAILED = "verification_failed"
     FRUSTRATION = "frustration"
     EHR_UNAVAILABLE = "ehr_unavailable"
+    # not a patient's request: a high-risk visit's reminder cadence asks staff to call (reminders)
+    REMINDER_CALL = "reminder_call"
 
 
 class Urgency(StrEnum):

@@ -1,0 +1,1 @@
+"""The waitlist and backfilling freed slots (docs/decisions/0016)."""
