@@ -139,6 +139,24 @@ MESSAGE_PLACEHOLDERS: Final[Mapping[str, frozenset[str]]] = {
     "cancel_kept": frozenset(),
     "confirm_done": frozenset({"appointment"}),
     "status_list": frozenset({"appointments"}),
+    # replies to a reminder text (C / R / X): `when` is the visit's day and time as the reminder
+    # wrote it ("Tue Dec 1 at 9:30am", the patient's clock); never a provider or a visit type
+    "reminder_confirmed": frozenset({"when"}),
+    "reminder_cancel_confirm": frozenset({"when"}),
+    "reminder_cancelled": frozenset({"when"}),
+    "reminder_cancel_kept": frozenset({"when"}),
+    # the visit a reminder named was cancelled or moved since it was sent
+    "reminder_visit_changed": frozenset(),
+    # the waitlist for an earlier time: joined (`when`: the visit they keep until then), left, not on it
+    "waitlist_joined": frozenset({"when"}),
+    "waitlist_left": frozenset(),
+    "waitlist_not_on_list": frozenset(),
+    # the backfill's offer of a freed time (`appointment` an `appointment_line`, `hold_until` a
+    # time of day, e.g. "10:30am"), and the replies to the patient's answer
+    "waitlist_offer": frozenset({"appointment", "hold_until"}),
+    "waitlist_offer_taken": frozenset({"appointment"}),
+    "waitlist_offer_gone": frozenset(),
+    "waitlist_offer_declined": frozenset(),
     # one patient across channels: a flow left open on another channel, offered back on a new call
     # once the caller is verified; "text me the options" on a call
     "resume_ask_dob": frozenset(),

@@ -129,6 +129,11 @@ class Ehr(Protocol):
         """Cancel with a reason and free its slot."""
         ...
 
+    def confirm(self, appointment: AppointmentRecord) -> AppointmentRecord:
+        """Record on the appointment that the patient confirmed they will come (confirming again
+        changes nothing). Raises `NotFound` if it is gone or no longer booked."""
+        ...
+
     def record_communication(self, patient_id: str, summary: str, channel: str, sent: datetime) -> str:
         """Write a finished conversation back as a Communication on the patient; returns its id."""
         ...

@@ -114,6 +114,21 @@ def _referencing(fhir: FhirClient, slot_id: str) -> list[dict[str, Any]]:
     ]
 
 
+def _set_patient_status(fhir: FhirClient, appointment_id: str, status: str) -> dict[str, Any]:
+    """Store the appointment with its patient participant's status set to `status`; return what was
+    stored (as read, before the server gave it a new version)."""
+    stored = fhir.read("Appointment", appointment_id)
+    for participant in stored["participant"]:
+        if participant["actor"]["reference"].startswith("Patient/"):
+            participant["status"] = status
+    fhir.put(stored)
+    return stored
+
+
+def _participant_statuses(appointment: dict[str, Any]) -> dict[str, str]:
+    return {p["actor"]["reference"]: p["status"] for p in appointment["participant"]}
+
+
 # --- patients ------------------------------------------------------------------------------------
 
 
@@ -296,6 +311,60 @@ def test_cancel_records_the_reason_and_frees_the_slot(scenario: FhirClient, ehr:
     assert scenario.read("Appointment", appointment.id)["cancelationReason"]["text"] == "Feeling better"
     with pytest.raises(NotFound):
         ehr.cancel(appointment.__class__(**{**appointment.__dict__, "id": "no-such"}), "x")
+
+
+def test_confirm_marks_the_patient_participant_accepted_and_keeps_the_visit_booked(
+    scenario: FhirClient, ehr: FhirEhr
+) -> None:
+    (appointment,) = ehr.upcoming_appointments("maria", NOW)
+    # booked by the front desk, not yet answered by the patient
+    _set_patient_status(scenario, appointment.id, "needs-action")
+    before = scenario.read("Appointment", appointment.id)["meta"]["versionId"]
+
+    confirmed = ehr.confirm(appointment)
+
+    assert (confirmed.id, confirmed.status) == (appointment.id, AppointmentStatus.BOOKED)
+    after = scenario.read("Appointment", appointment.id)
+    assert after["status"] == "booked"
+    statuses = _participant_statuses(after)
+    assert statuses["Patient/maria"] == "accepted"
+    assert statuses["Practitioner/dr-chen"] == "accepted"
+    assert after["meta"]["versionId"] != before
+    # confirming again changes nothing
+    ehr.confirm(appointment)
+    assert scenario.read("Appointment", appointment.id)["meta"]["versionId"] == after["meta"]["versionId"]
+
+
+def test_confirm_refuses_a_cancelled_or_missing_appointment(scenario: FhirClient, ehr: FhirEhr) -> None:
+    (appointment,) = ehr.upcoming_appointments("maria", NOW)
+    ehr.cancel(appointment, "Feeling better")
+    with pytest.raises(NotFound):
+        ehr.confirm(appointment)
+    with pytest.raises(NotFound):
+        ehr.confirm(appointment.__class__(**{**appointment.__dict__, "id": "no-such"}))
+
+
+def test_confirm_of_an_appointment_changed_meanwhile_reads_it_again(
+    scenario: FhirClient, ehr: FhirEhr
+) -> None:
+    (appointment,) = ehr.upcoming_appointments("maria", NOW)
+    stored = _set_patient_status(scenario, appointment.id, "tentative")
+    stale_reads = iter([stored])
+    original_read = ehr._read
+
+    def read_once_stale(resource_type: str, resource_id: str) -> dict[str, Any]:
+        stale = next(stale_reads, None)
+        if stale is not None:
+            # someone else updates it between our read and our write: the write's version is stale
+            scenario.put({**stored, "comment": "Parking validated"})
+            return stale
+        return original_read(resource_type, resource_id)
+
+    ehr._read = read_once_stale  # type: ignore[method-assign]
+    ehr.confirm(appointment)
+    after = scenario.read("Appointment", appointment.id)
+    assert after["comment"] == "Parking validated"
+    assert _participant_statuses(after)["Patient/maria"] == "accepted"
 
 
 def test_reschedule_books_the_new_slot_and_cancels_the_old(scenario: FhirClient, ehr: FhirEhr) -> None:

@@ -172,6 +172,7 @@ class InMemoryEhr:
     appointments: list[AppointmentRecord] = field(default_factory=list)
     communications: list[tuple[str, str, str, datetime]] = field(default_factory=list)
     cancel_reasons: dict[str, str] = field(default_factory=dict)
+    confirmed: list[str] = field(default_factory=list)
     down: bool = False
     down_for: set[str] = field(default_factory=set)
     taken_on_book: set[str] = field(default_factory=set)
@@ -271,6 +272,15 @@ class InMemoryEhr:
         self.cancel_reasons[appointment.id] = reason
         return self._set_cancelled(appointment.id)
 
+    def confirm(self, appointment: AppointmentRecord) -> AppointmentRecord:
+        self._call("confirm")
+        current = next((a for a in self.appointments if a.id == appointment.id), None)
+        if current is None or current.status is not AppointmentStatus.BOOKED:
+            raise NotFound(appointment.id)
+        if appointment.id not in self.confirmed:
+            self.confirmed.append(appointment.id)
+        return current
+
     def _set_cancelled(self, appointment_id: str) -> AppointmentRecord:
         for i, existing in enumerate(self.appointments):
             if existing.id == appointment_id:
@@ -282,6 +292,28 @@ class InMemoryEhr:
         self._call("record_communication")
         self.communications.append((patient_id, summary, channel, sent))
         return f"comm-{len(self.communications)}"
+
+
+@dataclass
+class RecordingVisitChanges:
+    """The `VisitChanges` port: what the engine reported, in order. `fail` makes each report raise."""
+
+    reported: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    fail: bool = False
+
+    def _record(self, change: str, *appointments: AppointmentRecord) -> None:
+        if self.fail:
+            raise RuntimeError("the outcome store is down")
+        self.reported.append((change, tuple(a.id for a in appointments)))
+
+    def confirmed(self, appointment: AppointmentRecord, at: datetime) -> None:
+        self._record("confirmed", appointment)
+
+    def cancelled(self, appointment: AppointmentRecord, at: datetime) -> None:
+        self._record("cancelled", appointment)
+
+    def rescheduled(self, old: AppointmentRecord, new: AppointmentRecord, at: datetime) -> None:
+        self._record("rescheduled", old, new)
 
 
 class FakeSubjectKeys:

@@ -3,9 +3,8 @@ status against an in-memory EHR, with slots taken, outages and changes of mind."
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from careline.config import PracticeConfig
@@ -16,97 +15,58 @@ from careline.conversation.model import (
     EscalationReason,
     InboundMessage,
     Queue,
-    TimelineKind,
-    TurnResult,
     Urgency,
 )
-from careline.ehr.model import AppointmentRecord, AppointmentStatus, FreeSlot, PatientRecord, Practitioner
+from careline.ehr.model import AppointmentRecord, AppointmentStatus, FreeSlot, Practitioner
 from careline.identity import IdentityVerifier, InMemoryVerificationLedger
 
 from tests.unit.fakes import PORTLAND, FakeSubjectKeys, FixedClock, InMemoryEhr, local
-
-PATIENT = "+15035550142"
-STRANGER = "+15035550199"
-PRACTICE_NUMBER = "+15035550100"
-ROSALIND = PatientRecord("pat-rq", "Rosalind", "Quenby", date(1984, 3, 14), (PATIENT,))
-CHEN = Practitioner("dr-chen", "Dr. Lily Chen")
-OKAFOR = Practitioner("dr-okafor", "Dr. Daniel Okafor")
-REYES = Practitioner("np-reyes", "Ana Reyes, FNP-C")
-MONDAY_10AM = local(2026, 11, 30, 10, 0)
-# Rosalind's booked visit: Thursday Dec 10, 11am, Dr. Chen at Hawthorne
-EXISTING = AppointmentRecord(
-    "appt-old",
-    ROSALIND.id,
-    CHEN.id,
-    local(2026, 12, 10, 11, 0),
-    local(2026, 12, 10, 11, 20),
-    AppointmentStatus.BOOKED,
-    slot_id="slot-old",
-    appointment_type="follow-up",
-    location_id="hawthorne",
+from tests.unit.texting import (
+    CHEN,
+    MONDAY_10AM,
+    OKAFOR,
+    PRACTICE_NUMBER,
+    ROSALIND,
+    ROSALIND_PHONE,
+    VISIT,
+    TextingPhone,
+    free_slot,
 )
+
+PATIENT = ROSALIND_PHONE
+STRANGER = "+15035550199"
+REYES = Practitioner("np-reyes", "Ana Reyes, FNP-C")
+# Rosalind's booked visit: Thursday Dec 10, 11am, Dr. Chen at Hawthorne
+EXISTING = VISIT
 # What must never appear in a reply before the sender is verified.
 PHI_WORDS = ("Rosalind", "Quenby", "Chen", "Okafor", "Reyes", "Dec", "11am", "Hawthorne")
-_ids = itertools.count(1)
-
-
-def _slot(slot_id: str, who: Practitioner, start: datetime, kind: str = "follow-up") -> FreeSlot:
-    where = "st-johns" if who is REYES else "hawthorne"
-    return FreeSlot(slot_id, who.id, start, start + timedelta(minutes=20), kind, where, "1")
 
 
 def free_slots() -> list[FreeSlot]:
     return [
-        _slot("s-tue-930", CHEN, local(2026, 12, 1, 9, 30)),
-        _slot("s-tue-1400", OKAFOR, local(2026, 12, 1, 14, 0)),
-        _slot("s-wed-1000", CHEN, local(2026, 12, 2, 10, 0)),
-        _slot("s-thu-0900", REYES, local(2026, 12, 3, 9, 0)),
-        _slot("s-fri-1500", CHEN, local(2026, 12, 4, 15, 0)),
-        _slot("s-mon-0830", OKAFOR, local(2026, 12, 7, 8, 30)),
-        _slot("s-tue2-1100", CHEN, local(2026, 12, 8, 11, 0)),
-        _slot("s-wed2-1600", REYES, local(2026, 12, 9, 16, 0)),
-        _slot("s-phys-1", CHEN, local(2026, 12, 2, 13, 0), "annual-physical"),
+        free_slot("s-tue-930", CHEN, local(2026, 12, 1, 9, 30)),
+        free_slot("s-tue-1400", OKAFOR, local(2026, 12, 1, 14, 0)),
+        free_slot("s-wed-1000", CHEN, local(2026, 12, 2, 10, 0)),
+        free_slot("s-thu-0900", REYES, local(2026, 12, 3, 9, 0), where="st-johns"),
+        free_slot("s-fri-1500", CHEN, local(2026, 12, 4, 15, 0)),
+        free_slot("s-mon-0830", OKAFOR, local(2026, 12, 7, 8, 30)),
+        free_slot("s-tue2-1100", CHEN, local(2026, 12, 8, 11, 0)),
+        free_slot("s-wed2-1600", REYES, local(2026, 12, 9, 16, 0), where="st-johns"),
+        free_slot("s-phys-1", CHEN, local(2026, 12, 2, 13, 0), "annual-physical"),
     ]
 
 
-class Patient:
-    """One phone texting the engine, the context carried from turn to turn like the store would."""
+class Patient(TextingPhone):
+    """One phone texting an engine with the EHR and identity verification only (no waitlist, no
+    outcome reports), on its own clock and verification ledger."""
 
     def __init__(self, practice: PracticeConfig, ehr: InMemoryEhr, phone: str = PATIENT) -> None:
-        self.clock = FixedClock(MONDAY_10AM)
+        clock = FixedClock(MONDAY_10AM)
         self.ehr = ehr
         self.ledger = InMemoryVerificationLedger()
-        verifier = IdentityVerifier(ehr, self.ledger, self.clock, FakeSubjectKeys(), timezone=PORTLAND)
-        self.engine = ConversationEngine(practice, self.clock, ehr=ehr, verifier=verifier)
-        self.phone = phone
-        self.context = ConversationContext(party_id="party-1", phone=phone)
-        self.results: list[TurnResult] = []
-
-    def says(self, text: str) -> str:
-        inbound = InboundMessage(
-            message_id=f"m-{next(_ids)}",
-            channel=Channel.SMS,
-            from_number=self.phone,
-            to_number=PRACTICE_NUMBER,
-            text=text,
-            received_at=self.clock.now(),
-        )
-        result = self.engine.take_turn(inbound, self.context)
-        self.context = result.context
-        self.results.append(result)
-        return "\n".join(r.text for r in result.replies)
-
-    @property
-    def last(self) -> TurnResult:
-        return self.results[-1]
-
-    def events(self) -> list[str]:
-        return [e.event for r in self.results for e in r.timeline if e.kind is TimelineKind.EVENT and e.event]
-
-    def verified(self, request: str) -> str:
-        """Make `request`, answer the date of birth, and return the reply after verification."""
-        assert "date of birth" in self.says(request)
-        return self.says("3/14/1984")
+        verifier = IdentityVerifier(ehr, self.ledger, clock, FakeSubjectKeys(), timezone=PORTLAND)
+        engine = ConversationEngine(practice, clock, ehr=ehr, verifier=verifier)
+        super().__init__(engine, clock, phone, party_id="party-1")
 
 
 @pytest.fixture
@@ -148,7 +108,7 @@ def test_wrong_date_of_birth_says_how_many_tries_are_left_and_discloses_nothing(
 def test_after_verification_the_pending_request_is_answered_without_asking_again(rosalind: Patient) -> None:
     reply = rosalind.verified("when is my appointment")
     assert "Thu Dec 10 11am with Dr. Chen at Hawthorne" in reply
-    assert "identity_verified" in rosalind.events()
+    assert "identity_verified" in rosalind.event_names()
     assert rosalind.context.active_flow is None
 
 
@@ -238,7 +198,7 @@ def test_booking_asks_provider_then_offers_three_real_slots_then_books_on_yes(ro
         "s-mon-0830",
         "follow-up",
     )
-    assert "appointment_booked" in rosalind.events()
+    assert "appointment_booked" in rosalind.event_names()
     ((patient_id, summary, channel, _),) = rosalind.ehr.communications
     assert (patient_id, channel) == (ROSALIND.id, "sms")
     assert "Booked by text" in summary
@@ -369,7 +329,7 @@ def test_reschedule_confirms_the_visit_then_books_the_new_time_and_cancels_the_o
     assert "Thu Dec 10 11am with Dr. Chen at Hawthorne is cancelled" in done
     old = next(a for a in rosalind.ehr.appointments if a.id == EXISTING.id)
     assert old.status is AppointmentStatus.CANCELLED
-    assert "appointment_rescheduled" in rosalind.events()
+    assert "appointment_rescheduled" in rosalind.event_names()
     assert len(rosalind.ehr.communications) == 1
 
 
@@ -403,7 +363,7 @@ def test_cancel_confirms_records_the_reason_and_offers_a_new_time(rosalind: Pati
     assert "is cancelled" in reply
     assert "new time" in reply
     assert rosalind.ehr.cancel_reasons == {EXISTING.id: "my work schedule changed"}
-    assert "appointment_cancelled" in rosalind.events()
+    assert "appointment_cancelled" in rosalind.event_names()
     assert "What day and time" in rosalind.says("yes")
 
 
@@ -436,7 +396,7 @@ def test_several_upcoming_visits_are_listed_to_pick_from(rosalind: Patient) -> N
 def test_confirm_records_the_confirmation_and_thanks_the_patient(rosalind: Patient) -> None:
     reply = rosalind.verified("yes I'll be there")
     assert "You're confirmed: Thu Dec 10 11am with Dr. Chen at Hawthorne" in reply
-    assert "appointment_confirmed" in rosalind.events()
+    assert "appointment_confirmed" in rosalind.event_names()
     [(_, summary, channel, _)] = rosalind.ehr.communications
     assert summary.startswith("Confirmed by text: Thu Dec 10 11am")
     assert channel == "sms"

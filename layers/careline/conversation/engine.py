@@ -9,8 +9,10 @@ The order is the safety contract of the product:
 2. the safety screen on the raw text (emergency: 911; crisis: 988), before any interpretation;
 3. while a person owns the conversation (agent panel), nothing more by text: the message waits
    for them (a caller is still answered: a live call cannot wait in silence);
-4. a pending YES/NO offer, then an appointment flow waiting for an answer, then interpretation
-   and the dialog for the intent.
+4. a reply to a reminder or a waitlist offer the practice texted (texts only, while its visit or
+   time is ahead, and only when nothing Careline asked since waits for an answer), then a pending
+   YES/NO offer, then an appointment flow waiting for an answer, then interpretation and the
+   dialog for the intent.
 """
 
 from __future__ import annotations
@@ -28,8 +30,11 @@ from careline.conversation.dialogs import (
     handoff,
     offers,
     practice_info,
+    reminder_replies,
     safety,
     smalltalk,
+    waitlist,
+    waitlist_offers,
 )
 from careline.conversation.dialogs.turn import Turn
 from careline.conversation.frustration import sounds_frustrated
@@ -46,7 +51,9 @@ from careline.identity import IdentityVerifier
 from careline.nlu import Interpretation, classify, parse_yes_no
 from careline.nlu.classifier import MIN_CONFIDENCE
 from careline.ports import Clock, Ehr
+from careline.reminders.outcomes import VisitChanges
 from careline.safety import SafetyScreen
+from careline.waitlist.ports import WaitlistStore
 
 Classifier = Callable[[str], Interpretation]
 
@@ -67,14 +74,18 @@ class ConversationEngine:
         ehr: Ehr | None = None,
         verifier: IdentityVerifier | None = None,
         flows_elsewhere: Callable[[str], ConversationContext | None] | None = None,
+        changes: VisitChanges | None = None,
+        waitlist: WaitlistStore | None = None,
     ) -> None:
         self._config = config
         self._clock = clock
         self._screen = screen or SafetyScreen()
         self._classify = classifier
         # Without both ports the appointment intents keep their honest "not by text yet" offer.
+        # `changes` hears of every visit confirmed, cancelled or moved; `waitlist` keeps the
+        # waitlist (without it, a request to join goes to the front desk).
         self._scheduling = (
-            appointments.Scheduling(ehr, verifier, flows_elsewhere)
+            appointments.Scheduling(ehr, verifier, flows_elsewhere, changes, waitlist)
             if ehr is not None and verifier is not None
             else None
         )
@@ -142,6 +153,8 @@ class ConversationEngine:
             appointments.stop(turn.context)
             handoff.frustrated(turn)
             return
+        if self._scoped_reply(turn, last_activity):
+            return
         pending = turn.context.flow_state.get("offer")
         if pending is not None:
             answer = parse_yes_no(turn.inbound.text)
@@ -157,6 +170,62 @@ class ConversationEngine:
             appointments.proceed(turn, self._scheduling, self._classify(turn.inbound.text))
             return
         self._dialog(turn, self._classify(turn.inbound.text))
+
+    def _scoped_reply(self, turn: Turn, last_activity: datetime | None) -> bool:
+        """A text answering a reminder ("C", "R", "X") or a waitlist offer ("yes") the practice sent:
+        acted on for exactly that visit or time. True when handled.
+
+        A scope answers only while nothing Careline asked since waits for an answer (an appointment
+        flow's question, a YES/NO offer), unless the scope is newer than the patient's last message.
+        A "yes" both scopes read goes to the newer one. Anything else goes on to the dialogs; a
+        "cancel your visit?" it leaves unanswered takes the reminder's scope with it, so a later
+        "yes" acts on no visit.
+        """
+        ports = self._scheduling
+        if ports is None or turn.inbound.channel is not Channel.SMS:
+            return False
+        reminder = reminder_replies.pending(turn)
+        offer = waitlist_offers.pending(turn)
+        if reminder is None and offer is None:
+            return False
+        context = turn.context
+        waiting = appointments.in_flow(context) or "offer" in context.flow_state
+
+        def live(asked_at: datetime) -> bool:
+            return not waiting or last_activity is None or asked_at >= last_activity
+
+        text = turn.inbound.text
+        to_reminder = None
+        if reminder is not None and live(reminder.asked_at):
+            awaiting = reminder.awaiting_since is not None
+            to_reminder = reminder_replies.read(text, awaiting_cancel=awaiting)
+        to_offer = None
+        if offer is not None and live(offer.offered_at):
+            to_offer = waitlist_offers.read(text)
+        # a reply both read ("yes") answers the newer message
+        offer_newer = (
+            reminder is not None
+            and offer is not None
+            and to_offer is not None
+            and offer.offered_at > reminder.asked_at
+        )
+        if reminder is not None and to_reminder is not None and not offer_newer:
+            self._answered(turn)
+            reminder_replies.answer(turn, ports, reminder, to_reminder)
+            return True
+        if offer is not None and to_offer is not None:
+            self._answered(turn)
+            waitlist_offers.answer(turn, ports, offer, to_offer)
+            return True
+        if reminder is not None and reminder.awaiting_since is not None:
+            reminder_replies.drop(turn)
+        return False
+
+    @staticmethod
+    def _answered(turn: Turn) -> None:
+        """A reply to the practice's newer message: an older question still open lapses."""
+        turn.context.flow_state.pop("offer", None)
+        appointments.stop(turn.context)
 
     def _call_started(self, turn: Turn, last_activity: datetime | None) -> None:
         """The first turn of a phone call: remember the call, and have the caller prove identity
@@ -176,6 +245,9 @@ class ConversationEngine:
             context.opted_out_at = turn.now
             context.active_flow = None
             context.flow_state.pop("offer", None)
+            # a reminder or offer texted before must not act on a reply after texts resume
+            reminder_replies.drop(turn)
+            waitlist_offers.drop(turn)
             turn.record_event("opted_out", keyword=keyword.value)
             turn.reply("opt_out_ack", purpose="opt_out_ack")
         elif keyword is Keyword.OPT_IN:
@@ -208,6 +280,12 @@ class ConversationEngine:
             handoff.clinical_question(turn)
         elif intent in appointments.INTENTS and self._scheduling is not None:
             appointments.begin(turn, self._scheduling, intent)
+        elif intent == waitlist.INTENT and self._scheduling is not None:
+            wanted = waitlist.flow_intent(turn.inbound.text)
+            if self._scheduling.waitlist is None:
+                waitlist.unavailable(turn, wanted)
+            else:
+                appointments.begin(turn, self._scheduling, wanted)
         elif intent in offers.OFFERS:
             offers.offer_person_for(turn, intent)
         else:  # an intent in the bot model with no dialog: never guess

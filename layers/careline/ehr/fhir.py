@@ -459,11 +459,29 @@ class FhirEhr:
 
     # --- reads -------------------------------------------------------------------------------------
 
+    def read(self, resource_type: str, resource_id: str) -> Resource:
+        """One resource by id (for readers of raw resources: the no-show scoring's schedule).
+        Raises `NotFound` when the server has no such resource."""
+        url = self._http.url(f"{resource_type}/{quote(resource_id, safe='')}")
+        response = self._http.request("GET", url, idempotent=True)
+        if response.status in (404, 410):
+            raise NotFound(f"{resource_type} not found")
+        if response.status != 200:
+            raise EhrError(f"read {resource_type} -> {response.status}")
+        return response.body
+
+    def search(self, resource_type: str, params: Params, *, max_pages: int = 1_000) -> list[Resource]:
+        """Every match of a search, across pages (raw resources, for the same readers). A search with
+        more than `max_pages` pages raises `EhrError` rather than returning part of the answer."""
+        return self._search(resource_type, params, max_pages=max_pages, complete=True)
+
     def _read(self, resource_type: str, resource_id: str) -> Resource:
         url = self._http.url(f"{resource_type}/{quote(resource_id, safe='')}")
         return self._http.request("GET", url, idempotent=True).body
 
-    def _search(self, resource_type: str, params: Params, *, max_pages: int = _MAX_PAGES) -> list[Resource]:
+    def _search(
+        self, resource_type: str, params: Params, *, max_pages: int = _MAX_PAGES, complete: bool = False
+    ) -> list[Resource]:
         url: str | None = self._http.url(resource_type, params)
         found: list[Resource] = []
         pages = 0
@@ -485,6 +503,12 @@ class FhirEhr:
                 (link.get("url") for link in bundle.get("link", []) if link.get("relation") == "next"), None
             )
             pages += 1
+        if complete and url:
+            raise EhrError(f"search {resource_type} has more than {max_pages} pages")
+        total = bundle.get("total") if pages else None
+        if complete and isinstance(total, int) and total > len(found):
+            # the server counted more matches than it handed over, with no next page to read them
+            raise EhrError(f"search {resource_type} answered {len(found)} of {total} matches")
         return found
 
     def find_patients_by_phone(self, phone: str) -> list[PatientRecord]:
@@ -803,6 +827,50 @@ class FhirEhr:
                 raise EhrError(f"cancelling appointment {appointment.id} -> {response.status}")
             logger.info("ehr appointment cancelled", extra={"appointment_id": appointment.id})
             done = to_appointment({**cancelled, "meta": {}})
+            assert done is not None
+            return done
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def confirm(self, appointment: AppointmentRecord) -> AppointmentRecord:
+        """Record that the patient confirmed: their participant's status becomes `accepted`.
+
+        FHIR R4 has no "confirmed" Appointment.status (a confirmed visit stays `booked`); the
+        patient's answer lives on their participant. One conditional update on the version just
+        read, retried once if the appointment changed meanwhile; a participant already `accepted`
+        is left as it is. `NotFound` when the appointment is gone or no longer booked.
+        """
+        for attempt in (1, 2):
+            current = self._read("Appointment", appointment.id)
+            record = to_appointment(current)
+            if record is None:
+                raise EhrError(f"appointment {appointment.id} cannot be read as a booking")
+            if record.status is not AppointmentStatus.BOOKED:
+                raise NotFound(f"appointment {appointment.id} is {record.status.value}, not booked")
+            participants: list[Resource] = [dict(p) for p in current.get("participant", [])]
+            patients = [
+                p for p in participants if _reference_id(p.get("actor", {}).get("reference"), "Patient")
+            ]
+            if all(p.get("status") == "accepted" for p in patients):
+                return record
+            for participant in patients:
+                participant["status"] = "accepted"
+            accepted = {**current, "participant": participants}
+            response = self._http.request(
+                "POST",
+                self._http.url(""),
+                body={
+                    "resourceType": "Bundle",
+                    "type": "transaction",
+                    "entry": [_conditional_put(accepted, {})],
+                },
+                idempotent=False,
+            )
+            if response.status in (409, 412) and attempt == 1:
+                continue  # changed under us: read again and retry once
+            if response.status >= 400:
+                raise EhrError(f"confirming appointment {appointment.id} -> {response.status}")
+            logger.info("ehr appointment confirmed", extra={"appointment_id": appointment.id})
+            done = to_appointment({**accepted, "meta": {}})
             assert done is not None
             return done
         raise AssertionError("unreachable")  # pragma: no cover

@@ -33,6 +33,7 @@ INTENTS: Final = (
     "appointment_cancel",
     "appointment_confirm",
     "appointment_status",
+    "waitlist_join",
     "refill_request",
     "billing_question",
     "insurance_question",

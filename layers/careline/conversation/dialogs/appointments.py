@@ -1,11 +1,14 @@
-"""Appointments by text or phone: book, reschedule, cancel, confirm and status, behind the identity gate.
+"""Appointments by text or phone: book, reschedule, cancel, confirm and status, behind the identity
+gate; joining (or leaving) the waitlist for an earlier time goes through the same gate.
 
 One flow at a time lives in `flow_state["appointment"]` (encrypted by the store): the intent, the
 step waiting for an answer, and what is known so far (visit type, provider, when, the slots
 offered). Every step reads the patient's answer first; an answer that does not fit the step is
 read as a new request instead ("actually cancel it", a question about hours, "talk to a person"),
 so the patient never has to start over. Real slots only: every time offered came from the EHR
-this turn, and a slot taken in between is apologised for and replaced.
+this turn, and a slot taken in between is apologised for and replaced. Every visit confirmed,
+cancelled or moved here is reported to `VisitChanges` (the reminder outcomes and the waitlist's
+freed times), however the patient asked.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any, Final
 
 from careline.config import PracticeConfig
 from careline.conversation.dialogs import identity_gate as gate
-from careline.conversation.dialogs import practice_info, smalltalk
+from careline.conversation.dialogs import practice_info, smalltalk, waitlist
 from careline.conversation.dialogs.handoff import hand_off, talk_to_person
 from careline.conversation.dialogs.locations import short_names
 from careline.conversation.dialogs.offers import NOT_UNDERSTOOD_OFFER, Offer, make_offer
@@ -33,6 +36,7 @@ from careline.nlu.classifier import MIN_CONFIDENCE
 from careline.observability import logger
 from careline.ports import Ehr
 from careline.practice.hours import format_time
+from careline.reminders.outcomes import VisitChanges
 from careline.scheduling.choice import Ambiguous, NotAChoice, Picked, WantsOther, parse_choice, parse_yes_no
 from careline.scheduling.offers import pick_offers
 from careline.scheduling.when import (
@@ -42,6 +46,7 @@ from careline.scheduling.when import (
     TimeWindow,
     parse_time_preference,
 )
+from careline.waitlist.ports import WaitlistStore
 
 FLOW: Final = "appointments"
 STATE_KEY: Final = "appointment"
@@ -121,12 +126,15 @@ _TYPE_PHRASES: Final[Mapping[str, tuple[str, ...]]] = {
 
 @dataclass(frozen=True)
 class Scheduling:
-    """The ports the appointment dialogs call: the EHR and identity verification, and where a
-    verified patient's flow left open on another number is (see `conversation.patient_flows`)."""
+    """The ports the appointment dialogs call: the EHR and identity verification, where a verified
+    patient's flow left open on another number is (see `conversation.patient_flows`), where visit
+    changes are reported (`changes`) and the waitlist (`waitlist`), each optional."""
 
     ehr: Ehr
     verifier: IdentityVerifier
     elsewhere: Callable[[str], ConversationContext | None] | None = None
+    changes: VisitChanges | None = None
+    waitlist: WaitlistStore | None = None
 
 
 Flow = dict[str, Any]
@@ -157,18 +165,44 @@ def flow_patient(context: ConversationContext) -> str | None:
 
 def begin(turn: Turn, ports: Scheduling, intent: str) -> None:
     """A new appointment request: verify first, then the dialog for `intent`."""
+    _begin(
+        turn,
+        ports,
+        {
+            "intent": intent,
+            "request": turn.inbound.text,
+            "step": "verify",
+            "misses": 0,
+            "dependent": bool(_DEPENDENT.search(turn.inbound.text)),
+        },
+    )
+
+
+def begin_reschedule_of(turn: Turn, ports: Scheduling, appointment_id: str, patient_id: str) -> None:
+    """Reschedule one known visit (a reminder's "R"): verify first, as every reschedule, then
+    straight to new times for that visit, with no "which visit?". Should the verified patient not
+    hold that visit any more (moved, cancelled, or a family member's on a shared number), the
+    ordinary reschedule dialog lists what they do hold."""
+    _begin(
+        turn,
+        ports,
+        {
+            "intent": "appointment_reschedule",
+            "request": turn.inbound.text,
+            "step": "verify",
+            "misses": 0,
+            "dependent": False,
+            "scoped": {"appointment_id": appointment_id, "patient_id": patient_id},
+        },
+    )
+
+
+def _begin(turn: Turn, ports: Scheduling, flow: Flow) -> None:
     turn.context.flow_state.pop("offer", None)
-    flow: Flow = {
-        "intent": intent,
-        "request": turn.inbound.text,
-        "step": "verify",
-        "misses": 0,
-        "dependent": bool(_DEPENDENT.search(turn.inbound.text)),
-    }
     turn.context.active_flow = FLOW
     turn.context.flow_state[STATE_KEY] = flow
     try:
-        patient = gate.start(turn, ports.verifier, intent)
+        patient = gate.start(turn, ports.verifier, flow["intent"])
         if patient is None:
             if gate.closed(turn):
                 _end(turn)
@@ -271,9 +305,12 @@ def _verified(turn: Turn, ports: Scheduling, flow: Flow, patient: str) -> None:
     if intent == "appointment_book":
         _book_from(turn, ports, flow, flow["request"])
     elif intent in ("appointment_reschedule", "appointment_cancel"):
-        _find_existing(turn, ports, flow, patient)
+        if not _scoped_visit(turn, ports, flow, patient):
+            _find_existing(turn, ports, flow, patient)
     elif intent == "appointment_confirm":
         _confirm_next(turn, ports, patient)
+    elif intent in waitlist.FLOW_INTENTS:
+        _waitlist(turn, ports, flow, patient)
     else:
         _status(turn, ports, patient)
 
@@ -307,7 +344,7 @@ def _next_question(turn: Turn, ports: Scheduling, flow: Flow) -> None:
     if flow.get("provider") is None and not flow.get("provider_asked") and len(providers) > 1:
         flow["provider_asked"] = True
         flow["step"] = "provider"
-        turn.reply("booking_ask_provider", providers=", ".join(_short(p) for p in providers.values()))
+        turn.reply("booking_ask_provider", providers=", ".join(short_name(p) for p in providers.values()))
         return
     if flow.get("when") is None:
         flow["step"] = "when"
@@ -424,6 +461,7 @@ def _commit(turn: Turn, ports: Scheduling, flow: Flow, patient: str) -> None:
         turn.reply("reschedule_done", appointment=line, old=old_line)
         summary = f"Rescheduled {_by(turn)} to {line}."
         _finished(turn, ports, patient, "appointment_rescheduled", booked, summary)
+        report_change(turn, ports, lambda changes: changes.rescheduled(old, booked, turn.now))
     else:
         turn.reply("booking_done", appointment=line)
         _finished(turn, ports, patient, "appointment_booked", booked, f"Booked {_by(turn)}: {line}.")
@@ -626,6 +664,7 @@ def _cancel_reason_step(
         f"Cancelled {_by(turn)}: {line}.",
         reason_given=given,
     )
+    report_change(turn, ports, lambda changes: changes.cancelled(appointment, turn.now))
     # the patient may want a new time: keep what the cancelled visit was, ask when
     turn.context.active_flow = FLOW
     turn.context.flow_state[STATE_KEY] = {
@@ -761,9 +800,17 @@ def _confirm_next(turn: Turn, ports: Scheduling, patient: str) -> None:
         return
     nxt = upcoming[0]
     line = _line(turn, flow, _as_slot(nxt), ports)
+    try:
+        confirmed = ports.ehr.confirm(nxt)
+    except NotFound:
+        # gone between the list and the confirmation (changed at the front desk): a person sorts it out
+        _end(turn)
+        hand_off(turn, EscalationReason.HUMAN_REQUESTED, Queue.FRONT_DESK, "appointment_confirm")
+        return
     _end(turn)
     turn.reply("confirm_done", appointment=line)
     _finished(turn, ports, patient, "appointment_confirmed", nxt, f"Confirmed {_by(turn)}: {line}.")
+    report_change(turn, ports, lambda changes: changes.confirmed(confirmed, turn.now))
 
 
 def _status(turn: Turn, ports: Scheduling, patient: str) -> None:
@@ -794,11 +841,12 @@ def _interrupted(turn: Turn, ports: Scheduling, flow: Flow, patient: str, interp
         return True
     if interp.confidence < MIN_CONFIDENCE:
         return False
-    if interp.intent in INTENTS and interp.intent != flow["intent"]:
+    wanted = waitlist.flow_intent(turn.inbound.text) if interp.intent == waitlist.INTENT else interp.intent
+    if wanted in INTENTS | waitlist.FLOW_INTENTS and wanted != flow["intent"]:
         # a change of mind ("actually cancel it"): the new request, already verified
         turn.intent = interp.intent
         switched: Flow = {
-            "intent": interp.intent,
+            "intent": wanted,
             "request": turn.inbound.text,
             "step": "start",
             "misses": 0,
@@ -808,7 +856,7 @@ def _interrupted(turn: Turn, ports: Scheduling, flow: Flow, patient: str, interp
         if flow.get("appointment"):
             switched["appointment"] = flow["appointment"]
         turn.context.flow_state[STATE_KEY] = switched
-        if interp.intent == "appointment_cancel" and flow.get("appointment"):
+        if wanted == "appointment_cancel" and flow.get("appointment"):
             # the visit is already known: straight to "cancel it?"
             _chose_existing(turn, ports, switched, _appointment(flow["appointment"]), confirmed=True)
         else:
@@ -867,6 +915,82 @@ def _write_back(turn: Turn, ports: Scheduling, patient: str, summary: str) -> No
     except EhrUnavailable:
         # the visit itself is done; only the write-back is missing, and it must not fail the turn
         logger.warning("communication write-back failed", extra={"message_id": turn.inbound.message_id})
+
+
+def report_change(turn: Turn, ports: Scheduling, report: Callable[[VisitChanges], None]) -> None:
+    """Tell `VisitChanges` (when wired) what became of a visit. The visit itself is done in the EHR;
+    a failed report is logged and must not fail the patient's turn."""
+    if ports.changes is None:
+        return
+    try:
+        report(ports.changes)
+    except Exception:  # noqa: BLE001 - an outcome record is bookkeeping; the patient's change stands
+        logger.warning(
+            "visit change not reported", extra={"message_id": turn.inbound.message_id}, exc_info=True
+        )
+
+
+def finished(
+    turn: Turn,
+    ports: Scheduling,
+    patient: str,
+    event: str,
+    appointment: AppointmentRecord,
+    summary: str,
+    **data: Any,
+) -> None:
+    """A visit changed outside a flow (a reply to a reminder or an offer): the timeline and bus
+    event (`data`: no PHI), and the EHR's Communication record, as when a flow finishes."""
+    _finished(turn, ports, patient, event, appointment, summary, **data)
+
+
+def held_visit(turn: Turn, ports: Scheduling, patient: str, appointment_id: str) -> AppointmentRecord | None:
+    """The patient's visit `appointment_id` as the EHR holds it now, if it is still booked and
+    ahead (not moved, cancelled or begun)."""
+    upcoming = ports.ehr.upcoming_appointments(patient, turn.now)
+    return next((a for a in upcoming if a.id == appointment_id), None)
+
+
+def _scoped_visit(turn: Turn, ports: Scheduling, flow: Flow, patient: str) -> bool:
+    """A reschedule begun for one known visit (`begin_reschedule_of`): True when the verified
+    patient still holds it and its new times are on their way."""
+    scoped = flow.pop("scoped", None)
+    if not scoped or scoped.get("patient_id") != patient:
+        return False
+    visit = held_visit(turn, ports, patient, str(scoped.get("appointment_id")))
+    if visit is None:
+        return False
+    if _preference(turn, flow["request"]) is None:
+        # "R" says no day: the soonest times for that visit, and the patient may ask for others
+        flow["request"] = "asap"
+    _chose_existing(turn, ports, flow, visit, confirmed=True)
+    return True
+
+
+# --- the waitlist ---------------------------------------------------------------------------------
+
+
+def _waitlist(turn: Turn, ports: Scheduling, flow: Flow, patient: str) -> None:
+    """Verified: on the waitlist for their soonest visit, or off it. No visit to move up: offer to book."""
+    if ports.waitlist is None:
+        _end(turn)
+        waitlist.unavailable(turn, flow["intent"])
+        return
+    if flow["intent"] == waitlist.LEAVE:
+        _end(turn)
+        waitlist.leave(turn, ports.waitlist, patient)
+        return
+    upcoming = ports.ehr.upcoming_appointments(patient, turn.now)
+    if not upcoming:
+        flow["step"] = "offer_book"
+        flow["misses"] = 0
+        turn.reply("appointments_none_upcoming")
+        return
+    _end(turn)
+    soonest = upcoming[0]
+    when = _when(turn, soonest.start)
+    waitlist.join(turn, ports.waitlist, patient, soonest, when)
+    _write_back(turn, ports, patient, f"Joined the waitlist {_by(turn)} for a time earlier than {when}.")
 
 
 _Step = Callable[[Turn, Scheduling, Flow, str, Interpretation], None]
@@ -930,7 +1054,7 @@ def _named_provider(text: str, providers: Mapping[str, str]) -> str | None:
     return named[0] if len(named) == 1 else None
 
 
-def _short(name: str) -> str:
+def short_name(name: str) -> str:
     """ "Dr. Lily Chen" -> "Dr. Chen"; "Ana Reyes, FNP-C" -> "Ana Reyes": short enough for an SMS."""
     plain = name.split(",")[0].strip()
     parts = plain.split()
@@ -954,7 +1078,7 @@ def _by(turn: Turn) -> str:
 
 def _provider_name(flow: Flow, practitioner_id: str) -> str:
     name = flow.get("providers", {}).get(practitioner_id)
-    return _short(name) if name else "our provider"
+    return short_name(name) if name else "our provider"
 
 
 def _location_name(turn: Turn, location_id: str | None) -> str:

@@ -35,6 +35,7 @@ OFFERS: Final[dict[str, Offer]] = {
     "appointment_status": Offer(
         "appointments_offer_person", EscalationReason.HUMAN_REQUESTED, Queue.FRONT_DESK
     ),
+    "waitlist_join": Offer("appointments_offer_person", EscalationReason.HUMAN_REQUESTED, Queue.FRONT_DESK),
     "refill_request": Offer("refills_offer_person", EscalationReason.HUMAN_REQUESTED, Queue.NURSE),
     # a bill or coverage question Careline cannot look up: the billing team, reason billing_complex
     "billing_question": Offer("billing_offer_person", EscalationReason.BILLING_COMPLEX, Queue.BILLING),
