@@ -24,6 +24,8 @@ HELDOUT = CORPUS / "heldout.jsonl"
 LABELLED = sorted(CORPUS.glob("*.jsonl"))
 DEV = REPO.parent / "shared" / "eval" / "safety_dev.jsonl"
 MAX_FALSE_ALARM_RATE = 0.03
+# routine traffic of one kind, with the dangerous twins of its phrases beside it
+ROUTINE_WITH_TWINS = frozenset({"routine_visit_replies.jsonl"})
 # The dev set is small and not ours to tune on: a floor against regressions, not the target.
 MIN_DEV_RECALL = 0.95
 
@@ -40,7 +42,7 @@ def _read(path: Path) -> list[LabelledMessage]:
 
 def test_the_labelled_files_are_all_here() -> None:
     names = {path.name for path in LABELLED}
-    expected = {"heldout", "tuning_h", "routine_turns", "routine_complaints"}
+    expected = {"heldout", "tuning_h", "routine_turns", "routine_complaints", "routine_visit_replies"}
     expected |= {f"blind_{batch}" for batch in "efgijklmnopq"}
     expected |= {f"train_t{n}" for n in range(1, 12)}
     assert {f"{name}.jsonl" for name in expected} <= names
@@ -59,6 +61,12 @@ def test_each_batch_is_varied(path: Path) -> None:
     messages = _read(path)
     counts = Counter(m.label for m in messages)
     assert len(messages) >= 100
+    if path.name in ROUTINE_WITH_TWINS:
+        # mostly everyday replies, with the crisis and emergency twins that share their words
+        # ("not going to make it to my appt" / "... through tonight"): both sides of one phrase
+        assert counts["none"] >= 0.75 * len(messages)
+        assert set(counts) == {"emergency", "crisis", "none"}
+        return
     if path.name.startswith("routine_"):
         # everyday turns of a conversation ("alright thanks bye"): what most traffic looks like
         assert set(counts) == {"none"}
