@@ -34,7 +34,12 @@ if TYPE_CHECKING:
     from careline.conversation.service import TurnService
     from careline.ehr.resilience import TurnBudget
     from careline.identity.ports import SubjectKeys, VerificationLedger
+    from careline.reminders.outcomes import VisitChanges
+    from careline.reminders.ports import EmailSender, ScheduleSource
+    from careline.risk.model import RiskModel
     from careline.store.cipher import FieldCipher
+    from careline.store.verification import HmacSubjectKeys
+    from careline.waitlist.ports import WaitlistStore
 
 IDEMPOTENCY_FUNCTION = "sms_inbound"
 # SNS plus Lambda async retries can redeliver for hours; a day covers every redelivery path.
@@ -120,6 +125,12 @@ class Overrides:
     cipher: FieldCipher | None = None
     ehr: Ehr | None = None
     ledger: VerificationLedger | None = None
+    # the scheduled side (reminders, scoring, waitlist), and what the engine reports to it
+    visit_changes: VisitChanges | None = None
+    waitlist: WaitlistStore | None = None
+    email: EmailSender | None = None
+    schedule: ScheduleSource | None = None
+    risk_model: RiskModel | None = None
 
 
 @dataclass
@@ -203,15 +214,65 @@ def _build_parts(
             ehr, ledger, clock, subject_keys, timezone=ZoneInfo(config.practice.timezone)
         )
         patient_flows = PatientFlows(store, subject_keys)
+    changes: VisitChanges | None = None
+    waitlist: WaitlistStore | None = None
+    if ehr is not None:
+        # Appointment changes reach the reminder side (outcomes) and the waitlist (freed times).
+        # Their stores share the conversations' table: with an injected conversation store (tests)
+        # they are what is injected too, or none.
+        on_table = overrides.store is None
+        waitlist = overrides.waitlist
+        if waitlist is None and on_table:
+            waitlist = _waitlist_store(settings, overrides, keys)
+        changes = overrides.visit_changes
+        if changes is None and on_table and waitlist is not None:
+            changes = _visit_changes(settings, config, keys, overrides, waitlist)
     engine = ConversationEngine(
         config,
         clock,
         ehr=ehr,
         verifier=verifier,
         flows_elsewhere=patient_flows.context_holding if patient_flows is not None else None,
+        changes=changes,
+        waitlist=waitlist,
     )
     service = TurnService(engine, store, keys, messenger, event_bus, clock, patient_flows)
     return service, config, clock, messenger, event_bus, budget
+
+
+def _patient_keyer(keys: PartyKeys) -> Callable[[str], str]:
+    from careline.identity.ports import SubjectKind
+    from careline.store.verification import HmacSubjectKeys
+
+    if not isinstance(keys, HmacSubjectKeys):
+        raise ConfigError("the reminder and waitlist stores key patients with the HMAC subject keys")
+    return lambda patient_id: keys.subject_key(SubjectKind.PATIENT, patient_id)
+
+
+def _waitlist_store(settings: Settings, overrides: Overrides, keys: PartyKeys) -> WaitlistStore:
+    from careline.store.waitlist import DynamoWaitlistStore
+
+    cipher = _kms_cipher(settings, overrides)
+    return DynamoWaitlistStore(
+        settings.table_name, cipher, _patient_keyer(keys), region=settings.region, host=settings.endpoint_url
+    )
+
+
+def _visit_changes(
+    settings: Settings, config: PracticeConfig, keys: PartyKeys, overrides: Overrides, waitlist: WaitlistStore
+) -> VisitChanges:
+    from careline.reminders.outcomes import RecordedVisitChanges
+    from careline.store.reminders import DynamoReminderStore
+
+    reminders = DynamoReminderStore(
+        settings.table_name,
+        _kms_cipher(settings, overrides),
+        config.deployment.retention_days,
+        _patient_keyer(keys),
+        region=settings.region,
+        host=settings.endpoint_url,
+    )
+    return RecordedVisitChanges(reminders, waitlist)
 
 
 def _party_keys(settings: Settings, session: boto3.session.Session) -> PartyKeys:
@@ -252,7 +313,9 @@ def _ledger(settings: Settings) -> VerificationLedger:
     return DynamoVerificationLedger(settings.table_name, region=settings.region, host=settings.endpoint_url)
 
 
-def _ehr(settings: Settings, clock: Clock, session: boto3.session.Session, budget: TurnBudget) -> Ehr | None:
+def _ehr(
+    settings: Settings | ReminderSettings, clock: Clock, session: boto3.session.Session, budget: TurnBudget
+) -> Ehr | None:
     from careline.ehr.fhir import FhirEhr
     from careline.ehr.smart import EhrConnection, load_connection
 
@@ -528,16 +591,41 @@ class EscalationOverrides:
     work_items: AgentWorkItems | None = None
 
 
-class EscalationRuntime:
-    """What the escalation functions use, each part built on first use (a function builds only what
-    its step needs, so it needs only that part's environment and grants)."""
+class _RuntimeSettings(Protocol):
+    """What every lazily built runtime's settings give (`EscalationSettings`, `ReminderSettings`)."""
 
-    def __init__(
-        self, settings: EscalationSettings, overrides: Overrides, escalation: EscalationOverrides
-    ) -> None:
-        self.settings = settings
+    @property
+    def config_path(self) -> Path: ...
+
+    @property
+    def table_name(self) -> str | None: ...
+
+    @property
+    def messenger(self) -> Literal["sms", "outbox"]: ...
+
+    @property
+    def origination_identity(self) -> str | None: ...
+
+    @property
+    def sms_configuration_set(self) -> str | None: ...
+
+    @property
+    def region(self) -> str | None: ...
+
+    @property
+    def endpoint_url(self) -> str | None: ...
+
+    def require(self, field_name: str) -> str: ...
+
+
+class _PartsRuntime:
+    """A runtime whose parts are each built on first use (a function builds only what it uses, so
+    it needs only that part's environment and grants): config, clock, cipher, the conversation
+    store and the SMS sender, shared by the escalation and the scheduled functions."""
+
+    def __init__(self, settings: _RuntimeSettings, overrides: Overrides) -> None:
+        self._settings = settings
         self._overrides = overrides
-        self._escalation = escalation
         self._session = _session_for(settings.region)
         self._parts: dict[str, Any] = {}
         # re-entrant: building one part may build another (the store needs the cipher)
@@ -554,7 +642,7 @@ class EscalationRuntime:
         def build() -> PracticeConfig:
             if self._overrides.config is not None:
                 return self._overrides.config
-            return load_practice_config(self.settings.config_path)
+            return load_practice_config(self._settings.config_path)
 
         config: PracticeConfig = self._part("config", build)
         return config
@@ -569,10 +657,42 @@ class EscalationRuntime:
                 return self._overrides.cipher
             from careline.store.cipher import KmsFieldCipher
 
-            return KmsFieldCipher(self.settings.require("kms_key_arn"))
+            return KmsFieldCipher(self._settings.require("kms_key_arn"))
 
         cipher: FieldCipher = self._part("cipher", build)
         return cipher
+
+    @property
+    def contexts(self) -> ContextStore:
+        def build() -> ContextStore:
+            if self._overrides.store is not None:
+                return self._overrides.store
+            table = self._settings.require("table_name")
+            return _context_store(self._settings, table, self._cipher(), self.config, self.clock)
+
+        store: ContextStore = self._part("contexts", build)
+        return store
+
+    @property
+    def messenger(self) -> Messenger:
+        def build() -> Messenger:
+            if self._overrides.messenger is not None:
+                return self._overrides.messenger
+            return _messenger(self._settings, self.clock, self._session)
+
+        messenger: Messenger = self._part("messenger", build)
+        return messenger
+
+
+class EscalationRuntime(_PartsRuntime):
+    """What the escalation functions use, each part built on first use."""
+
+    def __init__(
+        self, settings: EscalationSettings, overrides: Overrides, escalation: EscalationOverrides
+    ) -> None:
+        super().__init__(settings, overrides)
+        self.settings = settings
+        self._escalation = escalation
 
     @property
     def escalations(self) -> EscalationStore:
@@ -584,27 +704,6 @@ class EscalationRuntime:
 
         store: EscalationStore = self._part("escalations", build)
         return store
-
-    @property
-    def contexts(self) -> ContextStore:
-        def build() -> ContextStore:
-            if self._overrides.store is not None:
-                return self._overrides.store
-            table = self.settings.require("table_name")
-            return _context_store(self.settings, table, self._cipher(), self.config, self.clock)
-
-        store: ContextStore = self._part("contexts", build)
-        return store
-
-    @property
-    def messenger(self) -> Messenger:
-        def build() -> Messenger:
-            if self._overrides.messenger is not None:
-                return self._overrides.messenger
-            return _messenger(self.settings, self.clock, self._session)
-
-        messenger: Messenger = self._part("messenger", build)
-        return messenger
 
     @property
     def workflows(self) -> WorkflowControl:
@@ -795,3 +894,292 @@ def get_agent_runtime() -> AgentRuntime:
             cached = (overrides, escalation, runtime)
             _agent_runtime = cached
         return cached[2]
+
+
+# -- the scheduled side: scoring, the reminder campaign, the waitlist (functions/risk_scoring,
+# reminder_plan, reminder_send, waitlist_offers) -------------------------------------------------
+
+if TYPE_CHECKING:
+    from careline.reminders.campaign import ReminderCampaign
+    from careline.reminders.model import WatchedVisit
+    from careline.reminders.outcomes import RecordedVisitChanges
+    from careline.reminders.ports import ReminderStore, ReplyScopes
+    from careline.reminders.scoring import RiskScoring
+    from careline.waitlist.backfill import WaitlistBackfill
+
+# the no-show model shipped in the code layer (careline/risk/model.json, docs/decisions/0016)
+RISK_MODEL_PATH = Path(__file__).parent / "risk" / "model.json"
+
+
+class ReminderSettings(BaseModel):
+    """The environment of the scheduled functions. Each is given only what it uses; a part that
+    needs a missing variable raises `ConfigError` naming it."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    config_path: Path = Field(alias="CARELINE_CONFIG_PATH")
+    table_name: str | None = Field(default=None, alias="CARELINE_TABLE_NAME", min_length=3, max_length=255)
+    kms_key_arn: str | None = Field(
+        default=None, alias="CARELINE_KMS_KEY_ARN", pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/.+$"
+    )
+    hash_secret_arn: str | None = Field(default=None, alias="CARELINE_HASH_SECRET_ARN")
+    event_bus_name: str | None = Field(default=None, alias="CARELINE_EVENT_BUS_NAME")
+    messenger: Literal["sms", "outbox"] = Field(default="sms", alias="CARELINE_MESSENGER")
+    origination_identity: str | None = Field(default=None, alias="CARELINE_ORIGINATION_IDENTITY")
+    sms_configuration_set: str | None = Field(default=None, alias="CARELINE_SMS_CONFIGURATION_SET")
+    email_from: str | None = Field(default=None, alias="CARELINE_EMAIL_FROM")
+    ehr_secret_arn: str | None = Field(default=None, alias="CARELINE_EHR_SECRET_ARN")
+    fhir_base_url: str | None = Field(default=None, alias="CARELINE_FHIR_BASE_URL", pattern=r"^https?://\S+$")
+    region: str | None = Field(default=None, alias="AWS_REGION")
+    endpoint_url: str | None = Field(default=None, alias="AWS_ENDPOINT_URL")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ReminderSettings:
+        return _read_environment(cls, environ)
+
+    def require(self, field_name: str) -> str:
+        value = getattr(self, field_name)
+        if not value:
+            alias = type(self).model_fields[field_name].alias
+            raise ConfigError(f"invalid Careline environment:\n  {alias} is not set")
+        return str(value)
+
+
+class ReminderRuntime(_PartsRuntime):
+    """What the scheduled functions use, each part built on first use."""
+
+    def __init__(self, settings: ReminderSettings, overrides: Overrides) -> None:
+        super().__init__(settings, overrides)
+        self.settings = settings
+
+    def _keys(self) -> HmacSubjectKeys:
+        from careline.store.verification import HmacSubjectKeys
+
+        def build() -> HmacSubjectKeys:
+
+            keys = self._overrides.keys
+            if isinstance(keys, HmacSubjectKeys):
+                return keys
+            secret = self.settings.require("hash_secret_arn")
+            secrets = self._session.client("secretsmanager", endpoint_url=self.settings.endpoint_url)
+
+            def fetch(arn: str) -> str:
+                value: str = secrets.get_secret_value(SecretId=arn)["SecretString"]
+                return value
+
+            return HmacSubjectKeys(secret, fetch_secret=fetch)
+
+        keys: HmacSubjectKeys = self._part("keys", build)
+        return keys
+
+    def _patient_key(self, patient_id: str) -> str:
+        from careline.identity.ports import SubjectKind
+
+        return self._keys().subject_key(SubjectKind.PATIENT, patient_id)
+
+    @property
+    def reminders(self) -> ReminderStore:
+        def build() -> ReminderStore:
+            from careline.store.reminders import DynamoReminderStore
+
+            return DynamoReminderStore(
+                self.settings.require("table_name"),
+                self._cipher(),
+                self.config.deployment.retention_days,
+                self._patient_key,
+                region=self.settings.region,
+                host=self.settings.endpoint_url,
+            )
+
+        store: ReminderStore = self._part("reminders", build)
+        return store
+
+    @property
+    def waitlist(self) -> WaitlistStore:
+        def build() -> WaitlistStore:
+            from careline.store.waitlist import DynamoWaitlistStore
+
+            return DynamoWaitlistStore(
+                self.settings.require("table_name"),
+                self._cipher(),
+                self._patient_key,
+                region=self.settings.region,
+                host=self.settings.endpoint_url,
+            )
+
+        store: WaitlistStore = self._part("waitlist", build)
+        return store
+
+    @property
+    def scopes(self) -> ReplyScopes:
+        from careline.reminders.conversation import ConversationScopes
+
+        scopes: ReplyScopes = self._part("scopes", lambda: ConversationScopes(self.contexts, self._keys()))
+        return scopes
+
+    @property
+    def email(self) -> EmailSender | None:
+        """The email sender, or None when the practice sends no email (those patients get texts)."""
+
+        def build() -> EmailSender | None:
+            if self._overrides.email is not None:
+                return self._overrides.email
+            if not self.settings.email_from:
+                return None
+            from careline.messaging.email import EMAIL_CLIENT_CONFIG, SesEmailSender
+
+            client = self._session.client(
+                "sesv2", endpoint_url=self.settings.endpoint_url, config=EMAIL_CLIENT_CONFIG
+            )
+            return SesEmailSender(client, self.settings.email_from)
+
+        email: EmailSender | None = self._part("email", build)
+        return email
+
+    @property
+    def ehr(self) -> Ehr:
+        def build() -> Ehr:
+            if self._overrides.ehr is not None:
+                return self._overrides.ehr
+            from careline.ehr.resilience import TurnBudget
+
+            ehr = _ehr(self.settings, self.clock, self._session, TurnBudget(time.monotonic))
+            if ehr is None:
+                raise ConfigError(
+                    "invalid Careline environment:\n  CARELINE_EHR_SECRET_ARN is not set (scoring and "
+                    "the waitlist read the EHR)"
+                )
+            return ehr
+
+        ehr: Ehr = self._part("ehr", build)
+        return ehr
+
+    @property
+    def schedule(self) -> ScheduleSource:
+        def build() -> ScheduleSource:
+            if self._overrides.schedule is not None:
+                return self._overrides.schedule
+            from careline.ehr.fhir import FhirEhr
+            from careline.ehr.fhir_schedule import FhirScheduleSource
+
+            ehr = self.ehr
+            if not isinstance(ehr, FhirEhr):
+                raise ConfigError("the no-show scoring reads a FHIR EHR; give Overrides.schedule otherwise")
+            return FhirScheduleSource(ehr)
+
+        schedule: ScheduleSource = self._part("schedule", build)
+        return schedule
+
+    @property
+    def model(self) -> RiskModel:
+        def build() -> RiskModel:
+            if self._overrides.risk_model is not None:
+                return self._overrides.risk_model
+            from careline.risk.model import load
+
+            return load(RISK_MODEL_PATH)
+
+        model: RiskModel = self._part("model", build)
+        return model
+
+    @property
+    def scoring(self) -> RiskScoring:
+        from careline.reminders.scoring import RiskScoring
+
+        return RiskScoring(
+            config=self.config,
+            source=self.schedule,
+            model=self.model,
+            store=self.reminders,
+            clock=self.clock,
+            waitlist=self.waitlist,
+            email_enabled=self.email is not None,
+        )
+
+    @property
+    def bus(self) -> EventBus:
+        def build() -> EventBus:
+            if self._overrides.event_bus is not None:
+                return self._overrides.event_bus
+            from careline.events.bus import EventBridgeBus
+
+            client = self._session.client("events", endpoint_url=self.settings.endpoint_url)
+            return EventBridgeBus(client, self.settings.require("event_bus_name"))
+
+        bus: EventBus = self._part("bus", build)
+        return bus
+
+    @property
+    def campaign(self) -> ReminderCampaign:
+        """The campaign. Its senders are built when a send first needs them, so the planner (which
+        sends nothing) runs without the sending functions' environment or grants."""
+        from careline.reminders.campaign import ReminderCampaign
+
+        return ReminderCampaign(
+            config=self.config,
+            store=self.reminders,
+            scopes=self.scopes,
+            messenger=_OnFirstSend(lambda: self.messenger),
+            calls=_OnFirstCall(self),
+            clock=self.clock,
+            email=self.email,
+        )
+
+    @property
+    def backfill(self) -> WaitlistBackfill:
+        from careline.waitlist.backfill import WaitlistBackfill
+
+        return WaitlistBackfill(
+            config=self.config,
+            waitlist=self.waitlist,
+            ehr=self.ehr,
+            ledger=self.reminders,
+            scopes=self.scopes,
+            messenger=self.messenger,
+            clock=self.clock,
+        )
+
+    def visit_changes(self) -> RecordedVisitChanges:
+        from careline.reminders.outcomes import RecordedVisitChanges
+
+        return RecordedVisitChanges(self.reminders, self.waitlist)
+
+
+_reminder_runtime: tuple[object, ReminderRuntime] | None = None
+
+
+def get_reminder_runtime() -> ReminderRuntime:
+    """The scheduled functions' runtime, built on first use from the environment and the installed
+    overrides; rebuilt whenever overrides are installed again."""
+    global _reminder_runtime
+    with _lock:
+        overrides = _overrides
+        cached = _reminder_runtime
+        if cached is None or cached[0] is not overrides:
+            cached = (overrides, ReminderRuntime(ReminderSettings.from_env(), overrides or Overrides()))
+            _reminder_runtime = cached
+        return cached[1]
+
+
+class _OnFirstSend:
+    """A `Messenger` built on its first send."""
+
+    def __init__(self, build: Callable[[], Messenger]) -> None:
+        self._build = build
+
+    def send_sms(self, to_number: str, body: str) -> str:
+        return self._build().send_sms(to_number, body)
+
+
+class _OnFirstCall:
+    """The call tasks (they publish on the bus), built on the first call step."""
+
+    def __init__(self, runtime: ReminderRuntime) -> None:
+        self._runtime = runtime
+
+    def create_call_task(self, visit: WatchedVisit, reason: str, at: datetime) -> str:
+        from careline.reminders.conversation import EscalationCallTasks
+
+        runtime = self._runtime
+        tasks = EscalationCallTasks(runtime.contexts, runtime._keys(), runtime.bus)
+        return tasks.create_call_task(visit, reason, at)
