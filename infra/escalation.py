@@ -28,11 +28,8 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
-from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from careline.config import PracticeConfig
 from careline.conversation.model import Queue
@@ -49,10 +46,12 @@ from infra.contact_center import ContactCenter
 from infra.contact_flow import FLOW_LANGUAGE_VERSION, _action, _layout
 from infra.data import ConversationStore
 from infra.events import BUS_NAME, DomainEventBus
-from infra.function import CarelineFunction, log_retention
+from infra.function import CarelineFunction
 from infra.layers import REPO_ROOT, CarelineLayers
 from infra.messaging import SmsChannel
 from infra.observability import Alarms
+from infra.queues import encrypted_queue
+from infra.state_machine import logged_state_machine
 
 ASL_FILE = REPO_ROOT / "statemachines" / "escalation.asl.json"
 
@@ -166,8 +165,8 @@ class EscalationWorkflow(Construct):
                 topic.add_subscription(subscriptions.EmailSubscription(email))
 
         # --- queues that keep what failed -------------------------------------------------------
-        self.start_dead_letters = self._queue("StartDeadLetters")
-        self.workflow_failures = self._queue("WorkflowFailures")
+        self.start_dead_letters = encrypted_queue(self, "StartDeadLetters", key=key)
+        self.workflow_failures = encrypted_queue(self, "WorkflowFailures", key=key)
         cdk.Validations.of(self.workflow_failures).acknowledge(
             cdk.Acknowledgment(
                 id="AwsSolutions-SQS3",
@@ -299,27 +298,14 @@ class EscalationWorkflow(Construct):
         assert set(steps) == set(TASK_FUNCTIONS), "a state machine task without its function"
 
         # --- the state machine ------------------------------------------------------------------
-        self.log_group = logs.LogGroup(
+        substitutions = {name: step.function.function_arn for name, step in steps.items()}
+        substitutions[ON_CALL_TOPIC] = self.on_call_topic.topic_arn
+        substitutions[SUPERVISOR_TOPIC] = self.supervisor_topic.topic_arn
+        machine = logged_state_machine(
             self,
-            "StateMachineLogs",
-            log_group_name=f"/aws/vendedlogs/states/{self.state_machine_name}",
-            retention=log_retention(log_retention_days),
-            encryption_key=key,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
-        )
-        self.role = iam.Role(
-            self,
-            "StateMachineRole",
-            assumed_by=iam.ServicePrincipal(
-                "states.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": stack.account}}
-            ),
-            description="careline escalation workflow: its five functions and two topics only",
-        )
-        self.policy = iam.ManagedPolicy(
-            self,
-            "StateMachinePolicy",
-            description="careline escalation workflow: least-privilege grants",
-            roles=[self.role],
+            name=self.state_machine_name,
+            label="escalation workflow",
+            role_grants="its five functions and two topics only",
             statements=[
                 iam.PolicyStatement(
                     actions=["lambda:InvokeFunction"],
@@ -331,57 +317,16 @@ class EscalationWorkflow(Construct):
                 ),
                 # the topics are encrypted with the CMK: publishing encrypts with a data key
                 iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.key_arn]),
-                # CloudWatch Logs vended delivery and X-Ray: neither has resource-level permissions
-                iam.PolicyStatement(
-                    actions=[
-                        "logs:CreateLogDelivery",
-                        "logs:GetLogDelivery",
-                        "logs:UpdateLogDelivery",
-                        "logs:DeleteLogDelivery",
-                        "logs:ListLogDeliveries",
-                        "logs:PutResourcePolicy",
-                        "logs:DescribeResourcePolicies",
-                        "logs:DescribeLogGroups",
-                    ],
-                    resources=["*"],
-                ),
-                iam.PolicyStatement(
-                    actions=[
-                        "xray:PutTraceSegments",
-                        "xray:PutTelemetryRecords",
-                        "xray:GetSamplingRules",
-                        "xray:GetSamplingTargets",
-                    ],
-                    resources=["*"],
-                ),
             ],
-        )
-        cdk.Validations.of(self.policy).acknowledge(
-            cdk.Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::*]",
-                reason="Step Functions' CloudWatch Logs delivery (logs:CreateLogDelivery and its kin) and "
-                "X-Ray's trace writes support no resource-level permissions; AWS requires Resource '*' for "
-                "them. The Lambda, SNS and KMS statements name their ARNs.",
-            )
-        )
-        substitutions = {name: step.function.function_arn for name, step in steps.items()}
-        substitutions[ON_CALL_TOPIC] = self.on_call_topic.topic_arn
-        substitutions[SUPERVISOR_TOPIC] = self.supervisor_topic.topic_arn
-        self.state_machine = sfn.StateMachine(
-            self,
-            "StateMachine",
-            state_machine_name=self.state_machine_name,
-            state_machine_type=sfn.StateMachineType.STANDARD,
+            named_services="Lambda, SNS and KMS",
             definition_body=sfn.DefinitionBody.from_file(str(ASL_FILE)),
             definition_substitutions=substitutions,
-            role=self.role.without_policy_updates(),
-            logs=sfn.LogOptions(
-                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True
-            ),
-            tracing_enabled=True,
+            key=key,
+            log_retention_days=log_retention_days,
+            include_execution_data=True,
         )
-        # Step Functions checks the role's log delivery permission when it creates the machine.
-        self.state_machine.node.add_dependency(self.policy)
+        self.log_group, self.role, self.policy = machine.log_group, machine.role, machine.policy
+        self.state_machine = machine.state_machine
 
         # --- starting it ------------------------------------------------------------------------
         self.start = CarelineFunction(
@@ -397,14 +342,9 @@ class EscalationWorkflow(Construct):
             environment={"CARELINE_ESCALATION_STATE_MACHINE_ARN": self.state_machine_arn},
         )
         self.start.allow(["states:StartExecution"], [self.state_machine_arn])
-        self.start.allow(["sqs:SendMessage"], [self.start_dead_letters.queue_arn])
-        cfn_start = self.start.function.node.default_child
-        assert isinstance(cfn_start, lambda_.CfnFunction)
-        # Set on the L1, as for sms_inbound: Lambda's grant helper would add broader KMS actions.
-        cfn_start.dead_letter_config = lambda_.CfnFunction.DeadLetterConfigProperty(
-            target_arn=self.start_dead_letters.queue_arn
+        self.start.park_failures_on(
+            self.start_dead_letters, retry_attempts=2, max_event_age=cdk.Duration.hours(6)
         )
-        self.start.function.configure_async_invoke(retry_attempts=2, max_event_age=cdk.Duration.hours(6))
         self.start_rule = events.Rule(
             self,
             "StartRule",
@@ -440,15 +380,16 @@ class EscalationWorkflow(Construct):
         )
         alarms.watch_dead_letter_queue("EscalationStart", self.start_dead_letters)
         alarms.watch_dead_letter_queue("EscalationWorkflow", self.workflow_failures)
-        for name, function in (
-            ("EscalationStart", self.start),
-            ("EscalationHandOff", self.hand_off),
-            ("EscalationAgentTask", self.agent_task),
-            ("EscalationAwaitAgent", self.await_agent),
-            ("EscalationSlaExpired", self.sla_expired),
-            ("EscalationTimeToAccept", self.time_to_accept),
-        ):
-            alarms.watch_function(name, function.function)
+        alarms.watch_functions(
+            {
+                "EscalationStart": self.start.function,
+                "EscalationHandOff": self.hand_off.function,
+                "EscalationAgentTask": self.agent_task.function,
+                "EscalationAwaitAgent": self.await_agent.function,
+                "EscalationSlaExpired": self.sla_expired.function,
+                "EscalationTimeToAccept": self.time_to_accept.function,
+            }
+        )
 
     # --- helpers ----------------------------------------------------------------------------------
 
@@ -467,30 +408,16 @@ class EscalationWorkflow(Construct):
             reserved_concurrency=STEP_CONCURRENCY,
             environment=environment,
         )
-        cdk.Validations.of(step.function).acknowledge(
-            cdk.Acknowledgment(
-                id="HIPAA.Security-LambdaDLQ",
-                reason="Invoked synchronously by the escalation state machine, which retries it with "
-                "backoff and catches what still fails; a failed execution lands on the workflow failure "
-                "queue. A DLQ only receives failed asynchronous invocations.",
-            )
+        step.acknowledge_synchronous(
+            "Invoked synchronously by the escalation state machine, which retries it with backoff and "
+            "catches what still fails; a failed execution lands on the workflow failure queue. A DLQ "
+            "only receives failed asynchronous invocations."
         )
         return step
 
     def _topic(self, construct_id: str, display_name: str) -> sns.Topic:
         return sns.Topic(
             self, construct_id, display_name=display_name, master_key=self._key, enforce_ssl=True
-        )
-
-    def _queue(self, construct_id: str) -> sqs.Queue:
-        return sqs.Queue(
-            self,
-            construct_id,
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=self._key,
-            data_key_reuse=cdk.Duration.hours(1),
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
         )
 
     def _rule_arn(self, rule_name: str, bus_name: str | None) -> str:

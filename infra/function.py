@@ -9,6 +9,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.layers import ARCHITECTURE, CONFIG_PATH_IN_LAMBDA, REPO_ROOT, RUNTIME, CarelineLayers
@@ -102,6 +103,29 @@ class CarelineFunction(Construct):
     def allow(self, actions: Sequence[str], resources: Sequence[str]) -> None:
         """Grant `actions` on exactly `resources` to this function's role."""
         self.policy.add_statements(iam.PolicyStatement(actions=list(actions), resources=list(resources)))
+
+    def park_failures_on(
+        self, queue: sqs.IQueue, *, retry_attempts: int, max_event_age: cdk.Duration
+    ) -> None:
+        """An asynchronous invocation that still fails after `retry_attempts` (or outlives
+        `max_event_age`) lands on `queue`, which this function may send to. The DLQ is set on the
+        L1: Lambda's own grant helper would add broader KMS actions (kms:ReEncrypt*,
+        kms:GenerateDataKey*) than a queue producer needs; a grant on the queue's key is the
+        caller's."""
+        cfn_function = self.function.node.default_child
+        assert isinstance(cfn_function, lambda_.CfnFunction)
+        cfn_function.dead_letter_config = lambda_.CfnFunction.DeadLetterConfigProperty(
+            target_arn=queue.queue_arn
+        )
+        self.allow(["sqs:SendMessage"], [queue.queue_arn])
+        self.function.configure_async_invoke(retry_attempts=retry_attempts, max_event_age=max_event_age)
+
+    def acknowledge_synchronous(self, reason: str) -> None:
+        """Acknowledge HIPAA.Security-LambdaDLQ for a function that is only invoked synchronously:
+        `reason` says who invokes it and what becomes of a failure."""
+        cdk.Validations.of(self.function).acknowledge(
+            cdk.Acknowledgment(id="HIPAA.Security-LambdaDLQ", reason=reason)
+        )
 
     def _acknowledge_function_findings(self) -> None:
         validations = cdk.Validations.of(self.function)

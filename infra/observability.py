@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
@@ -16,7 +18,8 @@ _FIVE_MINUTES = cdk.Duration.minutes(5)
 
 
 class Alarms(Construct):
-    """The alarm topic and the alarms every Careline function and DLQ gets."""
+    """The alarm topic, the alarms every Careline function and DLQ gets, and any other alarm that
+    pages on the topic (`watch_metric`)."""
 
     def __init__(
         self, scope: Construct, construct_id: str, *, key: kms.IKey, alarm_email: str | None
@@ -50,16 +53,34 @@ class Alarms(Construct):
             f"careline {name}: messages are waiting on the dead-letter/quarantine queue",
         )
 
-    def _alarm(self, construct_id: str, metric: cloudwatch.Metric, description: str) -> None:
+    def watch_functions(self, functions: Mapping[str, lambda_.IFunction]) -> None:
+        """`watch_function` for each of `functions`, by name."""
+        for name, function in functions.items():
+            self.watch_function(name, function)
+
+    def watch_metric(
+        self,
+        scope: Construct,
+        construct_id: str,
+        metric: cloudwatch.IMetric,
+        description: str,
+        *,
+        threshold: float = 0,
+    ) -> None:
+        """An alarm in `scope` (its construct id `construct_id`) when `metric` goes over
+        `threshold`, paging on this topic."""
         alarm = cloudwatch.Alarm(
-            self,
+            scope,
             construct_id,
             alarm_description=description,
             metric=metric,
-            threshold=0,
+            threshold=threshold,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             evaluation_periods=1,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         alarm.add_alarm_action(self._action)
         alarm.add_ok_action(self._action)
+
+    def _alarm(self, construct_id: str, metric: cloudwatch.IMetric, description: str) -> None:
+        self.watch_metric(self, construct_id, metric, description)

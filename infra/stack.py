@@ -17,6 +17,7 @@ from infra.events import DomainEventBus
 from infra.layers import CarelineLayers
 from infra.messaging import SmsChannel
 from infra.observability import Alarms
+from infra.reminders import Reminders
 from infra.turn_access import TurnResources
 from infra.voice import VoiceBot, VoiceTurn
 
@@ -94,6 +95,20 @@ class CarelineStack(cdk.Stack):
         cdk.CfnOutput(
             self, "EscalationStateMachineArn", value=self.escalation.state_machine.state_machine_arn
         )
+        # Nightly no-show scoring, the reminder campaign and waitlist backfill, on schedules.
+        self.reminders = Reminders(
+            self,
+            "Reminders",
+            config=config,
+            key=key,
+            store=self.store,
+            events_bus=self.events,
+            sms=self.sms,
+            layers=self.layers,
+            alarms=self.alarms,
+            log_retention_days=deployment.log_retention_days,
+        )
+        cdk.CfnOutput(self, "RemindersStateMachineArn", value=self.reminders.state_machine.state_machine_arn)
 
         cdk.CfnOutput(self, "TableName", value=self.store.table.table_name)
         cdk.CfnOutput(self, "AlarmTopicArn", value=self.alarms.topic.topic_arn)

@@ -69,6 +69,17 @@ def test_every_acknowledgment_names_one_finding_and_a_real_reason(synth_phone_li
         "AwsSolutions-IAM5[Resource::<ContactCenterInstanceC369C35F.Arn>/contact/*]",
         "AwsSolutions-SQS3",
     ]
+    # Reminders: four functions (the plan, a state machine task, and the sender, a queue consumer,
+    # are synchronous: no DLQ), the campaign state machine's log delivery and X-Ray, and the job
+    # failure queue (itself the schedules' and scheduled functions' dead-letter store).
+    reminders = [
+        *["AwsSolutions-IAM5[Resource::*]"] * 4,
+        *["AwsSolutions-L1"] * 4,
+        *["HIPAA.Security-LambdaInsideVPC"] * 4,
+        *["HIPAA.Security-LambdaDLQ"] * 2,
+        "AwsSolutions-IAM5[Resource::*]",
+        "AwsSolutions-SQS3",
+    ]
     assert sorted(rule.removeprefix("Annotation::") for _, rule, _ in acknowledged) == sorted(
         [
             *["AwsSolutions-IAM5[Resource::*]"] * 4,
@@ -79,6 +90,7 @@ def test_every_acknowledgment_names_one_finding_and_a_real_reason(synth_phone_li
             "HIPAA.Security-SecretsManagerRotationEnabled",
             *agent_panel,
             *escalation_workflow,
+            *reminders,
         ]
     )
 
