@@ -11,6 +11,15 @@ backend, with its `invoke` replaced). The start rule is a real EventBridge rule 
 event pattern; moto cannot invoke a Lambda target, so its target is an SQS queue the local stack
 drains into `functions/escalation_start`, event for event. The two page topics each feed a queue,
 so a page can be read back.
+
+The reminder campaign runs `statemachines/reminders.asl.json` the same way (substitutions
+`${PlanFunctionArn}` and `${SendQueueUrl}`, the Map's concurrency set from the config as the stack
+sets it): its `Plan` task is the moto function `careline-local-reminder-plan`, routed to
+`functions/reminder_plan` in this process, and its `Enqueue` Map puts each due send on the send
+queue (`arn:aws:states:::sqs:sendMessage`, with the send's place in line as the message's delay,
+real seconds in moto). Lambda's SQS poller has no moto counterpart: the `reminders` job drains the
+queue into `functions/reminder_send` (see `careline_local.campaign`). A send that fails five
+receives moves to the send dead-letter queue, as the stack's redrive policy says.
 """
 
 from __future__ import annotations
@@ -54,6 +63,19 @@ ON_CALL_TOPIC_NAME = "careline-local-on-call"
 SUPERVISOR_TOPIC_NAME = "careline-local-supervisor"
 PAGES_QUEUE_NAME = "careline-local-pages"
 ESCALATION_ASL = REPO_ROOT / "statemachines" / "escalation.asl.json"
+REMINDERS_STATE_MACHINE_NAME = "careline-local-reminders"
+REMINDER_SEND_QUEUE_NAME = "careline-local-reminder-send"
+REMINDER_SEND_DLQ_NAME = "careline-local-reminder-send-dlq"
+REMINDERS_ASL = REPO_ROOT / "statemachines" / "reminders.asl.json"
+# the campaign's first state, and the functions the local jobs run in-process
+REMINDER_PLAN_FUNCTION = "reminder_plan"
+REMINDER_SEND_FUNCTION = "reminder_send"
+# the ASL's placeholders (infra/reminders.py fills the same ones) and its Map state
+PLAN_FUNCTION_PLACEHOLDER = "PlanFunctionArn"
+SEND_QUEUE_PLACEHOLDER = "SendQueueUrl"
+ENQUEUE_STATE = "Enqueue"
+# as the stack: a send that fails this many receives waits on the dead-letter queue
+REMINDER_SEND_MAX_RECEIVES = 5
 # moto executes state machines (its ASL interpreter) and runs Lambda without Docker.
 MOTO_CONFIG: dict[str, Any] = {
     "stepfunctions": {"execute_state_machine": True},
@@ -80,6 +102,7 @@ class LocalResources:
     event_bus_name: str
     quarantine_queue_url: str
     escalation: EscalationResources | None = None
+    reminders: ReminderResources | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +116,17 @@ class EscalationResources:
     supervisor_topic_arn: str
     start_queue_url: str
     pages_queue_url: str
+
+
+@dataclass(frozen=True)
+class ReminderResources:
+    """The reminder campaign's resources in moto."""
+
+    state_machine_arn: str
+    plan_function: str  # the moto function name of `functions/reminder_plan`
+    send_queue_url: str
+    send_queue_arn: str
+    send_dlq_url: str
 
 
 def aws_environment(region: str, endpoint_url: str | None = None) -> dict[str, str]:
@@ -131,8 +165,10 @@ def session(region: str) -> boto3.session.Session:
     return boto3.session.Session(region_name=region)
 
 
-def provision(region: str) -> LocalResources:
-    """Create the KMS key, table, hash secret, quarantine queue and event bus; return their ids."""
+def provision(region: str, *, reminder_concurrency: int | None = None) -> LocalResources:
+    """Create the KMS key, table, hash secret, quarantine queue, event bus, the escalation workflow
+    and the reminder campaign; return their ids. `reminder_concurrency` is the campaign Map's
+    `MaxConcurrency` (`reminders.max_concurrency`; the ASL file's own value when None)."""
     aws = session(region)
     kms = aws.client("kms")
     key = kms.create_key(Description="Careline local field encryption", KeyUsage="ENCRYPT_DECRYPT")
@@ -154,6 +190,7 @@ def provision(region: str) -> LocalResources:
         event_bus_name=EVENT_BUS_NAME,
         quarantine_queue_url=queue["QueueUrl"],
         escalation=provision_escalation_workflow(region),
+        reminders=provision_reminder_campaign(region, max_concurrency=reminder_concurrency),
     )
 
 
@@ -190,10 +227,7 @@ def local_function_name(folder: str) -> str:
 def provision_escalation_workflow(region: str, asl_path: Path = ESCALATION_ASL) -> EscalationResources:
     """The state machine from the repository's ASL file, its Lambda functions, topics and start rule."""
     aws = session(region)
-    role_arn = aws.client("iam").create_role(
-        RoleName="careline-local-escalation",
-        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
-    )["Role"]["Arn"]
+    role_arn = _workflow_role(aws, "careline-local-escalation")
     lambda_client = aws.client("lambda")
     package = _placeholder_zip()
     functions: dict[str, str] = {}
@@ -214,15 +248,11 @@ def provision_escalation_workflow(region: str, asl_path: Path = ESCALATION_ASL) 
     on_call = sns.create_topic(Name=ON_CALL_TOPIC_NAME)["TopicArn"]
     supervisor = sns.create_topic(Name=SUPERVISOR_TOPIC_NAME)["TopicArn"]
     pages_url = sqs.create_queue(QueueName=PAGES_QUEUE_NAME)["QueueUrl"]
-    pages_arn = sqs.get_queue_attributes(QueueUrl=pages_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
+    pages_arn = _queue_arn(sqs, pages_url)
     for topic in (on_call, supervisor):
         sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=pages_arn)
     start_url = sqs.create_queue(QueueName=ESCALATION_START_QUEUE_NAME)["QueueUrl"]
-    start_arn = sqs.get_queue_attributes(QueueUrl=start_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
+    start_arn = _queue_arn(sqs, start_url)
     events = aws.client("events")
     events.put_rule(
         Name=ESCALATION_START_RULE_NAME,
@@ -247,6 +277,62 @@ def provision_escalation_workflow(region: str, asl_path: Path = ESCALATION_ASL) 
         supervisor_topic_arn=supervisor,
         start_queue_url=start_url,
         pages_queue_url=pages_url,
+    )
+
+
+def _workflow_role(aws: boto3.session.Session, name: str) -> str:
+    arn: str = aws.client("iam").create_role(
+        RoleName=name, AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
+    )["Role"]["Arn"]
+    return arn
+
+
+def campaign_definition(asl: str, max_concurrency: int | None) -> str:
+    """The campaign's ASL with the `Enqueue` Map's concurrency set (a number cannot be a definition
+    substitution, so the stack sets it the same way); `${...}` placeholders stay for `substitute`."""
+    if max_concurrency is None:
+        return asl
+    definition: dict[str, Any] = json.loads(asl)
+    definition["States"][ENQUEUE_STATE]["MaxConcurrency"] = max_concurrency
+    return json.dumps(definition)
+
+
+def provision_reminder_campaign(
+    region: str, asl_path: Path = REMINDERS_ASL, *, max_concurrency: int | None = None
+) -> ReminderResources | None:
+    """The campaign state machine from the repository's ASL file, its plan function and the send
+    queue with its dead-letter queue. None in a checkout without the ASL file."""
+    if not asl_path.is_file():
+        return None
+    aws = session(region)
+    role_arn = _workflow_role(aws, "careline-local-reminders")
+    plan_name = local_function_name(REMINDER_PLAN_FUNCTION)
+    plan_arn = aws.client("lambda").create_function(
+        FunctionName=plan_name,
+        Runtime="python3.12",
+        Role=role_arn,
+        Handler="handler.handler",
+        Code={"ZipFile": _placeholder_zip()},
+    )["FunctionArn"]
+    sqs = aws.client("sqs")
+    dlq_url = sqs.create_queue(QueueName=REMINDER_SEND_DLQ_NAME)["QueueUrl"]
+    redrive = {"deadLetterTargetArn": _queue_arn(sqs, dlq_url), "maxReceiveCount": REMINDER_SEND_MAX_RECEIVES}
+    send_url = sqs.create_queue(
+        QueueName=REMINDER_SEND_QUEUE_NAME, Attributes={"RedrivePolicy": json.dumps(redrive)}
+    )["QueueUrl"]
+    definition = substitute(
+        campaign_definition(asl_path.read_text(encoding="utf-8"), max_concurrency),
+        {PLAN_FUNCTION_PLACEHOLDER: plan_arn, SEND_QUEUE_PLACEHOLDER: send_url},
+    )
+    machine = aws.client("stepfunctions").create_state_machine(
+        name=REMINDERS_STATE_MACHINE_NAME, definition=definition, roleArn=role_arn, type="STANDARD"
+    )
+    return ReminderResources(
+        state_machine_arn=machine["stateMachineArn"],
+        plan_function=plan_name,
+        send_queue_url=send_url,
+        send_queue_arn=_queue_arn(sqs, send_url),
+        send_dlq_url=dlq_url,
     )
 
 
@@ -431,7 +517,12 @@ def scan_items(region: str, table_name: str, **scan_args: Any) -> list[dict[str,
 
 @contextlib.contextmanager
 def in_process_aws(
-    region: str, *, config_path: str, origination_identity: str, fhir_base_url: str | None = None
+    region: str,
+    *,
+    config_path: str,
+    origination_identity: str,
+    fhir_base_url: str | None = None,
+    reminder_concurrency: int | None = None,
 ) -> Iterator[LocalResources]:
     """moto in-process (`mock_aws`) with the stack's resources and the CARELINE_* environment set.
 
@@ -444,7 +535,7 @@ def in_process_aws(
     saved_endpoint = os.environ.pop("AWS_ENDPOINT_URL", None)
     try:
         with mock_aws(config=MOTO_CONFIG):
-            resources = provision(region)
+            resources = provision(region, reminder_concurrency=reminder_concurrency)
             saved.update(
                 apply_environment(
                     careline_environment(

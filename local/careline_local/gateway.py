@@ -22,10 +22,11 @@ from urllib.parse import parse_qsl, urlsplit
 
 from careline_local.agents import API_BASE, AgentDesk, UnknownStaff, render_local_panel
 from careline_local.calls import BadHandlerResponse, CallClosed, UnknownCall, VoiceUnavailable
+from careline_local.campaign import CampaignFailed
 from careline_local.clock import DurationError, parse_duration, parse_instant
 from careline_local.jobs import UnknownJobError
 from careline_local.scenario_model import E164
-from careline_local.stack import LocalStack
+from careline_local.stack import FunctionUnavailable, LocalStack
 
 log = logging.getLogger("careline_local.gateway")
 
@@ -163,6 +164,10 @@ class GatewayHandler(BaseHTTPRequestHandler):
             self._send_json(ok, self._post_job(path.removeprefix("/api/jobs/")))
         elif method == "GET" and path == "/api/escalations":
             self._send_json(ok, {"escalations": [e.to_json() for e in stack.escalations()]})
+        elif method == "GET" and path == "/api/reminders":
+            self._send_json(ok, stack.reminders_json())
+        elif method == "GET" and path == "/api/email/outbound":
+            self._send_json(ok, {"emails": [e.to_json() for e in stack.email_outbox()]})
         elif method == "GET" and path == "/api/demo-patients":
             self._send_json(ok, {"patients": self.demo_patients})
         elif method == "POST" and path == "/api/voice/calls":
@@ -290,9 +295,15 @@ class GatewayHandler(BaseHTTPRequestHandler):
             report, outcome = self.stack.run_job(name)
         except UnknownJobError as exc:
             raise ApiError(HTTPStatus.NOT_FOUND, str(exc)) from None
+        except FunctionUnavailable as exc:
+            raise ApiError(HTTPStatus.SERVICE_UNAVAILABLE, str(exc)) from None
+        except CampaignFailed as exc:
+            log.error("job %s failed: its execution did not succeed", name)
+            raise ApiError(HTTPStatus.BAD_GATEWAY, str(exc)) from None
         return {
             **report.to_json(),
             "sent": [m.to_json() for m in outcome.sent],
+            "emails": [e.to_json() for e in outcome.emails],
             "escalations": [e.to_json() for e in outcome.escalations],
         }
 

@@ -1,11 +1,18 @@
 """Scheduled jobs the local runtime runs on demand, by name, against its local clock.
 
 In AWS these run on EventBridge Scheduler or DynamoDB itself; locally `POST /api/jobs/<name>` and a
-scenario's `run_job` call them. Later issues register reminders and risk scoring here.
+scenario's `run_job` call them.
 
 `escalation_sla` stands in for Step Functions' own timeouts, which moto counts in real time: every
 escalation wait whose deadline has passed on the local clock is failed with `Careline.SlaExpired`,
 which the state machine catches exactly as it catches `States.Timeout`.
+
+Reminders (issue 6): `risk_scoring` runs `functions/risk_scoring` as the nightly schedule would
+(every booked visit of the horizon scored, tiered and watched; EHR cancellations seen), `reminders`
+runs one campaign (the state machine in moto, then the send queue drained into
+`functions/reminder_send`; see `careline_local.campaign`), and `waitlist` runs
+`functions/waitlist_offers` (freed slots offered, expired holds moved on). Each reads the local
+clock, so `advance` then `run_job` walks a campaign through its days.
 """
 
 from __future__ import annotations
@@ -15,7 +22,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from careline_local.aws import LocalResources, scan_items, session
+from careline_local.campaign import CampaignRun
 from careline_local.clock import LocalClock
+
+# what EventBridge Scheduler hands a Lambda target: the schedule's input (Careline's is empty)
+SCHEDULED_EVENT: dict[str, Any] = {}
 
 
 class JobHost(Protocol):
@@ -29,6 +40,14 @@ class JobHost(Protocol):
 
     def expire_escalation_slas(self) -> dict[str, int]:
         """Fail the escalation waits whose deadline passed on the local clock; counts."""
+        ...
+
+    def invoke_function(self, folder: str, event: dict[str, Any]) -> Any:
+        """Run `functions/<folder>`'s handler in-process with `event`; its result."""
+        ...
+
+    def run_reminder_campaign(self) -> CampaignRun:
+        """One run of the reminder campaign: the state machine, then the send queue drained."""
         ...
 
 
@@ -99,3 +118,43 @@ def escalation_sla(host: JobHost) -> JobReport:
         f"{counts['expired']} escalation wait(s) past their deadline, {counts['waiting']} still within it",
         counts,
     )
+
+
+def _int_counts(result: Any, names: tuple[str, ...]) -> dict[str, int]:
+    """The integer fields `names` of a function's result (0 when absent)."""
+    values = result if isinstance(result, dict) else {}
+    return {name: int(values.get(name) or 0) for name in names}
+
+
+@job("risk_scoring")
+def risk_scoring(host: JobHost) -> JobReport:
+    """Score every booked visit of the horizon from the EHR (the nightly schedule's run)."""
+    result = host.invoke_function("risk_scoring", dict(SCHEDULED_EVENT))
+    counts = _int_counts(result, ("scored", "failed", "cancelled_seen", "outcomes_seen"))
+    by_tier = result.get("by_tier") if isinstance(result, dict) else None
+    for tier, count in sorted((by_tier or {}).items()):
+        counts[f"tier_{tier}"] = int(count)
+    tiers = ", ".join(f"{k.removeprefix('tier_')} {v}" for k, v in counts.items() if k.startswith("tier_"))
+    summary = f"{counts['scored']} visit(s) scored ({tiers or 'none'}), {counts['failed']} failed"
+    if counts["cancelled_seen"]:
+        summary += f", {counts['cancelled_seen']} cancellation(s) seen"
+    return JobReport("risk_scoring", summary, counts)
+
+
+@job("reminders")
+def reminders(host: JobHost) -> JobReport:
+    """One run of the reminder campaign (what Scheduler starts every few minutes)."""
+    run = host.run_reminder_campaign()
+    return JobReport("reminders", run.summary(), run.counts())
+
+
+@job("waitlist")
+def waitlist(host: JobHost) -> JobReport:
+    """Offer freed slots to the waitlist, one candidate at a time (the backfill's schedule)."""
+    result = host.invoke_function("waitlist_offers", dict(SCHEDULED_EVENT))
+    counts = _int_counts(result, ("offered", "filled", "expired", "waiting"))
+    summary = (
+        f"{counts['offered']} offer(s) sent, {counts['filled']} slot(s) filled, "
+        f"{counts['expired']} expired, {counts['waiting']} waiting on a reply"
+    )
+    return JobReport("waitlist", summary, counts)

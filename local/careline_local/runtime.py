@@ -122,7 +122,7 @@ def run_local(options: LocalOptions) -> int:
         endpoint = running.enter_context(moto_server())
         # boto3 and pynamodb read these when each client is made: set before any client exists.
         apply_environment(aws_environment(region, endpoint))
-        resources = provision(region)
+        resources = provision(region, reminder_concurrency=config.reminders.max_concurrency)
         apply_environment(
             careline_environment(
                 resources,

@@ -67,6 +67,56 @@ kept backward compatible; extensions: `description`, lists under `sms_sent` / `e
       - agent: {as: front_desk, do: view}
         expect:
           agent_refused: 403
+
+- reminders and the waitlist (issue 6). A patient may carry what the nightly risk scoring and the
+  campaign read from the EHR: `address: {state: NY, city?, postalCode?}` (the patient's time zone
+  for quiet hours), `email`, `phone_use` (`mobile`, the default: a number the patient gave for
+  texts; `home` or `work`: a landline, so no consent to automated texts), `email_preferred: true`
+  (the email ranked ahead of the number: reminders go by email), `gender`, `conditions` (ICD-10
+  codes, active Conditions) and `coverage` (`medicaid`, `private` or `none`). An appointment may
+  be in the past with status `fulfilled`, `noshow` or `cancelled` (the patient's history the risk
+  model reads; `fulfilled` and `noshow` must start before the scenario's clock), and may say when
+  it was `booked` (FHIR `Appointment.created`; by default 7 days before the clock, or before its
+  start when that is earlier). The jobs `risk_scoring`, `reminders` and `waitlist` run the nightly
+  scoring, one campaign run and the waitlist backfill on the local clock, so `advance` + `run_job`
+  walks a campaign through its days.
+
+      patients:
+        - id: jules
+          name: Jules Ortega
+          birthDate: 2004-02-11
+          phone: "+12125550147"
+          address: {state: NY, city: Brooklyn}
+          coverage: medicaid
+          appointments:
+            - {id: j-past-1, practitioner: dr-chen, start: 2025-11-03T10:00:00-08:00, minutes: 20,
+               status: noshow}
+            - {id: j1, practitioner: dr-chen, start: 2026-03-19T09:00:00-07:00, minutes: 20,
+               booked: 2026-01-20T11:00:00-08:00}
+
+  Expectations: `reminder: {to, count?, matches?}` (reminder texts the step sent the patient: every
+  SMS of a `run_job: reminders` step, else the SMS whose text has the reminder wording; `count` is
+  exact, without it at least one), `email_sent: {to, matches?}` / `no_email_sent: {to?}` (`to`: a
+  patient id or an address; `matches` is tried on the subject and the body), `call_task: {patient}`
+  (the step created a `reminder_call` escalation on the front desk queue for that patient),
+  `tier: {appointment, value}` and `outcome: {appointment, value}` (the watched visit as stored:
+  its risk tier, and how it ended: reminded, confirmed, rescheduled, cancelled, no_show, attended)
+  and `waitlist: {patient, on_list}` (whether the patient is on the waitlist now).
+
+      - run_job: risk_scoring
+        expect:
+          tier: {appointment: j1, value: high}
+      - run_job: reminders
+        expect:
+          reminder: {to: jules, count: 1, matches: "Thu Mar 19 at 12pm"}
+      - from: jules
+        say: "C"
+        expect:
+          outcome: {appointment: j1, value: confirmed}
+
+- the step action `ehr_cancel: <appointment id>`: the appointment is cancelled in the EHR itself
+  (as the front desk would in the EHR's own screens: its status `cancelled`, its slot free again),
+  so Careline learns of it only on its next sync, the `risk_scoring` job.
 """
 
 from __future__ import annotations
@@ -81,11 +131,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from careline.config import E164_PATTERN
 from careline.conversation.model import EscalationReason, Queue, Urgency
+from careline.reminders.model import VisitOutcome
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -94,6 +146,11 @@ from careline_local.clock import parse_duration
 
 E164 = re.compile(E164_PATTERN)
 ID = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+EMAIL = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
+# an ICD-10(-CM) code: a letter, two characters, then optionally a dot and up to four more
+ICD10 = r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$"
+# appointment statuses that say the visit already happened (or did not): they need a past start
+PAST_STATUSES = ("fulfilled", "noshow")
 
 
 class ScenarioError(ValueError):
@@ -138,8 +195,29 @@ class Appointment(_Strict):
     start: datetime
     minutes: int = Field(gt=0, le=480)
     status: Literal["proposed", "pending", "booked", "arrived", "fulfilled", "cancelled", "noshow"] = "booked"
+    # when it was booked (FHIR Appointment.created): the risk model's lead time
+    booked: datetime | None = None
 
     _aware_start = field_validator("start")(_aware)
+
+    @field_validator("booked")
+    @classmethod
+    def _booked_before_start(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        if value is None:
+            return None
+        _aware(value)
+        start = info.data.get("start")
+        if isinstance(start, datetime) and start.tzinfo is not None and value > start:
+            raise ValueError("must be at or before `start` (a visit is booked before it happens)")
+        return value
+
+
+class Address(_Strict):
+    """Where the patient lives: the state gives their time zone for quiet hours."""
+
+    state: str = Field(pattern=r"^[A-Z]{2}$")
+    city: str | None = Field(default=None, min_length=1)
+    postalCode: str | None = Field(default=None, pattern=r"^\d{5}(-\d{4})?$")  # the FHIR spelling
 
 
 class Patient(_Strict):
@@ -147,8 +225,15 @@ class Patient(_Strict):
     name: str = Field(min_length=1)
     birthDate: date  # the FHIR spelling, as in the issue's format
     phone: str
+    # a mobile number is one the patient gave for texts; a home or work number is a landline
+    phone_use: Literal["mobile", "home", "work"] = "mobile"
+    email: str | None = Field(default=None, pattern=EMAIL)
+    email_preferred: bool = False
+    address: Address | None = None
     gender: Literal["female", "male", "other", "unknown"] | None = None
     mrn: str | None = None
+    conditions: list[str] = Field(default_factory=list)
+    coverage: Literal["medicaid", "private", "none"] | None = None
     appointments: list[Appointment] = Field(default_factory=list)
 
     @field_validator("phone")
@@ -156,6 +241,21 @@ class Patient(_Strict):
     def _e164(cls, value: str) -> str:
         if not E164.match(value):
             raise ValueError("phone must be E.164, like +15035550142")
+        return value
+
+    @field_validator("conditions")
+    @classmethod
+    def _icd10(cls, value: list[str]) -> list[str]:
+        bad = [code for code in value if not re.match(ICD10, code)]
+        if bad:
+            raise ValueError(f"not ICD-10 codes: {', '.join(bad)} (like E11.9 or I10)")
+        return value
+
+    @field_validator("email_preferred")
+    @classmethod
+    def _email_for_preference(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("email") is None:
+            raise ValueError("needs the patient's `email` (there is nothing to prefer without one)")
         return value
 
 
@@ -209,6 +309,56 @@ class OptedOutCheck(_Strict):
     value: bool
 
 
+class ReminderCheck(_Strict):
+    """Reminder texts the step sent `to`: exactly `count` when given, else at least one."""
+
+    to: str
+    count: int | None = Field(default=None, ge=0)
+    matches: str | None = None
+
+    _regex_matches = field_validator("matches")(_regex)
+
+
+class EmailSent(_Strict):
+    """An email the step sent `to` (a patient id or an address), subject or body matching `matches`."""
+
+    to: str
+    matches: str | None = None
+
+    _regex_matches = field_validator("matches")(_regex)
+
+
+class NoEmailSent(_Strict):
+    """No email from this step to `to`; without `to`, none at all."""
+
+    to: str | None = None
+
+
+class CallTaskCheck(_Strict):
+    """The step asked the front desk to call `patient` about a visit (a `reminder_call` escalation)."""
+
+    patient: str
+
+
+class TierCheck(_Strict):
+    """The stored risk tier of a watched visit."""
+
+    appointment: str
+    value: str = Field(pattern=ID)
+
+
+class OutcomeCheck(_Strict):
+    """How a watched visit ended, as recorded."""
+
+    appointment: str
+    value: VisitOutcome
+
+
+class WaitlistCheck(_Strict):
+    patient: str
+    on_list: bool
+
+
 def _one_or_many(value: Any) -> Any:
     return value if isinstance(value, list) else [value]
 
@@ -231,11 +381,32 @@ class Expect(_Strict):
     workflow: Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"] | None = None
     # an `agent` step the panel refused (403: not their queue, 409: already taken or opted out)
     agent_refused: Literal[400, 403, 404, 409] | None = None
+    # reminders and the waitlist
+    reminder: list[ReminderCheck] = Field(default_factory=list)
+    email_sent: list[EmailSent] = Field(default_factory=list)
+    no_email_sent: list[NoEmailSent] = Field(default_factory=list)
+    call_task: list[CallTaskCheck] = Field(default_factory=list)
+    tier: list[TierCheck] = Field(default_factory=list)
+    outcome: list[OutcomeCheck] = Field(default_factory=list)
+    waitlist: list[WaitlistCheck] = Field(default_factory=list)
 
     _regexes = field_validator("reply", "not_reply", "greeting")(_regex)
 
     @field_validator(
-        "sms_sent", "no_sms_sent", "escalation", "appointment", "bookings", "opted_out", mode="before"
+        "sms_sent",
+        "no_sms_sent",
+        "escalation",
+        "appointment",
+        "bookings",
+        "opted_out",
+        "reminder",
+        "email_sent",
+        "no_email_sent",
+        "call_task",
+        "tier",
+        "outcome",
+        "waitlist",
+        mode="before",
     )
     @classmethod
     def _listify(cls, value: Any) -> Any:
@@ -267,6 +438,10 @@ class Expect(_Strict):
             or self.escalation
             or self.no_escalation is not None
             or self.agent_refused is not None
+            or self.reminder
+            or self.email_sent
+            or self.no_email_sent
+            or self.call_task
             or self.voice_checks()
         )
 
@@ -276,7 +451,7 @@ class Expect(_Strict):
         return [name for name in names if getattr(self, name) is not None]
 
 
-ACTIONS = ("say", "dtmf", "hangup", "advance", "run_job", "ehr", "agent")
+ACTIONS = ("say", "dtmf", "hangup", "advance", "run_job", "ehr", "ehr_cancel", "agent")
 # Actions of a person (they take `from`); `dtmf` and `hangup` happen on a call.
 PERSON_ACTIONS = ("say", "dtmf", "hangup")
 CALL_ONLY_ACTIONS = ("dtmf", "hangup")
@@ -313,6 +488,8 @@ class Step(_Strict):
     advance: str | None = None
     run_job: str | None = None
     ehr: Literal["down", "up"] | None = None
+    # an appointment cancelled in the EHR itself (Careline sees it on its next sync)
+    ehr_cancel: str | None = Field(default=None, pattern=ID)
     agent: AgentStep | None = None
     expect: Expect | None = None
 
@@ -372,7 +549,9 @@ class Step(_Strict):
         if self.asr_confidence is not None and not (action == "say" and self.channel == "voice"):
             raise ValueError("`asr_confidence` belongs to a `say` step with `channel: voice`")
         if not actions and self.expect is None:
-            raise ValueError("an empty step: give say, dtmf, hangup, advance, run_job, ehr, agent or expect")
+            raise ValueError(
+                "an empty step: give say, dtmf, hangup, advance, run_job, ehr, ehr_cancel, agent or expect"
+            )
         return self
 
     @property
@@ -406,6 +585,8 @@ class Step(_Strict):
             return f"run_job {self.run_job}"
         if self.ehr is not None:
             return f"ehr {self.ehr}"
+        if self.ehr_cancel is not None:
+            return f"ehr_cancel {self.ehr_cancel}"
         if self.agent is not None:
             return f"agent ({self.agent.as_}): {self.agent.do}"
         return "expect only"
@@ -445,6 +626,18 @@ class Scenario(_Strict):
         """How a failure report names a number: the patient id when it is one (never the number)."""
         return next((p.id for p in self.patients if p.phone == phone), phone)
 
+    def email_of(self, ref: str) -> str:
+        """An email reference as an address (a patient id with an `email`, or the address itself)."""
+        patient = self.patient(ref)
+        return (patient.email or "") if patient else ref
+
+    def email_owner(self, address: str) -> str:
+        """How a failure report names an email address: the patient id when it is one's."""
+        return next((p.id for p in self.patients if p.email == address), "an address")
+
+    def appointment_ids(self) -> set[str]:
+        return {a.id for p in self.patients for a in p.appointments}
+
 
 def _cross_reference_errors(scenario: Scenario, known_jobs: Iterable[str]) -> Iterator[str]:
     practitioners = {p.id for p in scenario.practitioners}
@@ -464,10 +657,36 @@ def _cross_reference_errors(scenario: Scenario, known_jobs: Iterable[str]) -> It
                 where = f"patients.{i}.appointments.{j}.practitioner"
                 yield f"{where}: unknown practitioner {appt.practitioner!r}"
     seen: set[str] = set()
+    appointment_ids: set[str] = set()
     for i, patient in enumerate(scenario.patients):
         if patient.id in seen:
             yield f"patients.{i}.id: duplicate patient id {patient.id!r}"
         seen.add(patient.id)
+        for j, appt in enumerate(patient.appointments):
+            where = f"patients.{i}.appointments.{j}"
+            if appt.id in appointment_ids:
+                yield f"{where}.id: duplicate appointment id {appt.id!r}"
+            appointment_ids.add(appt.id)
+            if appt.status in PAST_STATUSES and appt.start >= scenario.clock:
+                yield f"{where}.start: a {appt.status} visit happened before the scenario's clock"
+
+    def patient_ref(where: str, ref: str) -> Iterator[str]:
+        if ref not in patients:
+            yield f"{where}: unknown patient id {ref!r} (patients: {', '.join(sorted(patients)) or 'none'})"
+
+    def appointment_ref(where: str, ref: str) -> Iterator[str]:
+        if ref not in appointment_ids:
+            known = ", ".join(sorted(appointment_ids)) or "none"
+            yield f"{where}: unknown appointment id {ref!r} (appointments: {known})"
+
+    def mailbox(where: str, ref: str | None) -> Iterator[str]:
+        if ref is None or re.match(EMAIL, ref):
+            return
+        patient = scenario.patient(ref)
+        if patient is None:
+            yield f"{where}: neither a patient id nor an email address: {ref!r}"
+        elif patient.email is None:
+            yield f"{where}: patient {ref!r} has no `email`"
 
     previous_action: Step | None = None
     ehr_down_since: int | None = None  # the EHR starts up
@@ -485,6 +704,8 @@ def _cross_reference_errors(scenario: Scenario, known_jobs: Iterable[str]) -> It
                 calling.add(caller)
         if step.run_job is not None and step.run_job not in jobs:
             yield f"{where}.run_job: unknown job {step.run_job!r} (jobs: {', '.join(sorted(jobs))})"
+        if step.ehr_cancel is not None:
+            yield from appointment_ref(f"{where}.ehr_cancel", step.ehr_cancel)
         if step.ehr == "down":
             if ehr_down_since is not None:
                 yield f"{where}.ehr: the EHR is already down (since steps.{ehr_down_since})"
@@ -534,6 +755,20 @@ def _cross_reference_errors(scenario: Scenario, known_jobs: Iterable[str]) -> It
                 yield f"{where_b}: unknown practitioner {bookings.practitioner!r}"
         for j, opted in enumerate(expect.opted_out):
             yield from person(f"{where}.expect.opted_out.{j}.phone", opted.phone)
+        for j, reminder in enumerate(expect.reminder):
+            yield from person(f"{where}.expect.reminder.{j}.to", reminder.to)
+        for j, email in enumerate(expect.email_sent):
+            yield from mailbox(f"{where}.expect.email_sent.{j}.to", email.to)
+        for j, no_email in enumerate(expect.no_email_sent):
+            yield from mailbox(f"{where}.expect.no_email_sent.{j}.to", no_email.to)
+        for j, task in enumerate(expect.call_task):
+            yield from patient_ref(f"{where}.expect.call_task.{j}.patient", task.patient)
+        for j, waiting in enumerate(expect.waitlist):
+            yield from patient_ref(f"{where}.expect.waitlist.{j}.patient", waiting.patient)
+        for j, tier in enumerate(expect.tier):
+            yield from appointment_ref(f"{where}.expect.tier.{j}.appointment", tier.appointment)
+        for j, outcome in enumerate(expect.outcome):
+            yield from appointment_ref(f"{where}.expect.outcome.{j}.appointment", outcome.appointment)
 
 
 def _format_validation(exc: ValidationError) -> list[str]:

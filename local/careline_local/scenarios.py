@@ -9,6 +9,9 @@ real outage; see `LocalStack.ehr_down`) until an `ehr: up` step or the end of th
 A voice step (`channel: voice`, `dtmf`, `hangup`) is a turn of the patient's call in progress, or
 starts a call first (the voice contact function's greeting) when they are on none; calls are the
 stack's (`LocalStack.start_call` / `say` / `press` / `hang_up`), running the real voice functions.
+The reminder jobs (`risk_scoring`, `reminders`, `waitlist`) run the real scheduled functions on the
+scenario's clock; `tier`, `outcome` and `waitlist` read what they stored through the same adapters,
+and an `ehr_cancel` step cancels an appointment on the FHIR server behind Careline's back.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import string
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from careline.config import PracticeConfig, load_practice_config
+from careline.conversation.model import EscalationReason, Queue
 
 from careline_local.agents import AgentDesk, AgentRequestFailed
 from careline_local.aws import in_process_aws, scan_items
@@ -90,6 +95,7 @@ def scenario_stack(
         config_path=str(config_path),
         origination_identity=config.practice.phone,
         fhir_base_url=fhir_base_url,
+        reminder_concurrency=config.reminders.max_concurrency,
     ) as resources:
         stack = LocalStack(
             resources=resources,
@@ -119,13 +125,34 @@ class FhirForScenarios:
             self._client = self._server.client()
         reset(self._client)
         data = scenario.model_dump(
-            mode="json", by_alias=True, exclude_none=True, include={"practitioners", "slots", "patients"}
+            mode="json",
+            by_alias=True,
+            exclude_none=True,
+            include={"clock", "practitioners", "slots", "patients"},
         )
         seed_scenario(self._client, data, timezone)
         return self._client.base_url
 
     def appointments(self, patient_id: str) -> list[dict[str, Any]]:
         return find_appointments(self._client, patient_id) if self._client else []
+
+    def cancel_in_ehr(self, appointment_id: str) -> None:
+        """Cancel the appointment on the FHIR server itself, as staff would in the EHR's screens:
+        its status `cancelled`, the patient's participation declined, its slot free again."""
+        if self._client is None:
+            raise RuntimeError("no FHIR server for this scenario")
+        appointment = self._client.read("Appointment", appointment_id)
+        appointment["status"] = "cancelled"
+        for participant in appointment.get("participant", []):
+            if str(participant.get("actor", {}).get("reference", "")).startswith("Patient/"):
+                participant["status"] = "declined"
+        self._client.put(appointment)
+        for reference in appointment.get("slot", []):
+            slot_id = str(reference.get("reference", "")).removeprefix("Slot/")
+            if slot_id:
+                slot = self._client.read("Slot", slot_id)
+                slot["status"] = "free"
+                self._client.put(slot)
 
     def bookings(self, start: datetime, practitioner: str | None) -> list[dict[str, Any]]:
         """Every patient's appointments starting at `start` that still hold their time, with
@@ -243,11 +270,17 @@ class ScenarioRun:
         elif step.advance is not None:
             self.stack.clock.advance(parse_duration(step.advance))
         elif step.run_job is not None:
-            _report, self.last_outcome = self.stack.run_job(step.run_job)
+            report, self.last_outcome = self.stack.run_job(step.run_job)
+            dead = report.counts.get("failed", 0) if step.run_job == "reminders" else 0
+            if dead:
+                # in AWS the dead-letter queue's alarm fires: a scenario never passes over one
+                raise StepFailed("every due reminder sent or skipped", f"{report.summary}")
         elif step.ehr == "down":
             self.stack.ehr_down()
         elif step.ehr == "up":
             self.stack.ehr_up()
+        elif step.ehr_cancel is not None:
+            self.fhir.cancel_in_ehr(step.ehr_cancel)
         elif step.agent is not None:
             self._act_as_staff(step.agent)
         self.created.extend(self.last_outcome.escalations)
@@ -300,6 +333,7 @@ class ScenarioRun:
             self.last_outcome = Outcome(
                 sent=started.sent + turn.outcome.sent,
                 escalations=started.escalations + turn.outcome.escalations,
+                emails=started.emails + turn.outcome.emails,
             )
 
     # -- expectations ------------------------------------------------------------------------------
@@ -333,7 +367,10 @@ class ScenarioRun:
         self._check_call(expect)
         self._check_sms(expect)
         self._check_escalations(expect)
+        self._check_reminders(expect)
+        self._check_emails(expect)
         self._check_state(expect)
+        self._check_reminder_state(expect)
         self._check_workflow(expect)
 
     def _check_agent(self, expect: Expect) -> None:
@@ -436,6 +473,101 @@ class ScenarioRun:
                 described = ", ".join(f"{k}={v}" for k, v in given.items())
                 what = f"no escalation with {described}" if given else "no escalation"
                 raise StepFailed(what, self._escalation_summary())
+
+    def _is_reminder(self, text: str) -> bool:
+        """A text in the practice's reminder wording (either of its two forms)."""
+        config = self.stack.config
+        wording = config.reminders.wording
+        for template in (wording.sms, wording.sms_short):
+            pattern = ""
+            for literal, name, _spec, _conversion in string.Formatter().parse(template):
+                pattern += re.escape(literal)
+                if name == "practice_name":
+                    pattern += re.escape(config.practice.name)
+                elif name is not None:
+                    pattern += ".+?"
+            if re.fullmatch(pattern, text.strip(), re.DOTALL):
+                return True
+        return False
+
+    def _check_reminders(self, expect: Expect) -> None:
+        by_job = self.last_action is not None and self.last_action.run_job == "reminders"
+        for wanted in expect.reminder:
+            phone = self.scenario.phone_of(wanted.to)
+            reminders = [
+                m for m in self.last_outcome.sent if m.to == phone and (by_job or self._is_reminder(m.text))
+            ]
+            matching = [m for m in reminders if wanted.matches is None or re.search(wanted.matches, m.text)]
+            pattern = f" matching /{wanted.matches}/" if wanted.matches else ""
+            if wanted.count is None and not matching:
+                raise StepFailed(f"a reminder to {wanted.to}{pattern}", f"SMS sent: {self._sent_summary()}")
+            if wanted.count is not None and len(matching) != wanted.count:
+                raise StepFailed(
+                    f"{wanted.count} reminder(s) to {wanted.to}{pattern}",
+                    f"{len(matching)}; SMS sent: {self._sent_summary()}",
+                )
+        for task in expect.call_task:
+            party = self.stack.party_of(self.scenario.phone_of(task.patient))
+            if not any(
+                e.reason == EscalationReason.REMINDER_CALL.value
+                and e.queue == Queue.FRONT_DESK.value
+                and e.party_id == party
+                for e in self.last_outcome.escalations
+            ):
+                raise StepFailed(
+                    f"a reminder call task for {task.patient} on the front desk queue",
+                    self._escalation_summary(),
+                )
+
+    def _emails_summary(self) -> str:
+        return _quote_all(
+            f"to {self.scenario.email_owner(e.to)}: {e.subject} / {e.body}" for e in self.last_outcome.emails
+        )
+
+    def _check_emails(self, expect: Expect) -> None:
+        emails = self.last_outcome.emails
+        for wanted in expect.email_sent:
+            address = self.scenario.email_of(wanted.to)
+            if not any(
+                e.to == address
+                and (wanted.matches is None or re.search(wanted.matches, f"{e.subject}\n{e.body}"))
+                for e in emails
+            ):
+                pattern = f" matching /{wanted.matches}/" if wanted.matches else ""
+                raise StepFailed(
+                    f"an email to {wanted.to}{pattern}", f"emails sent: {self._emails_summary()}"
+                )
+        for unwanted in expect.no_email_sent:
+            if unwanted.to is None:
+                if emails:
+                    raise StepFailed("no email at all", f"emails sent: {self._emails_summary()}")
+            elif any(e.to == self.scenario.email_of(unwanted.to) for e in emails):
+                raise StepFailed(f"no email to {unwanted.to}", f"emails sent: {self._emails_summary()}")
+
+    def _check_reminder_state(self, expect: Expect) -> None:
+        for tier in expect.tier:
+            visit = self.stack.watched_visit(tier.appointment)
+            if visit is None or visit.tier != tier.value:
+                happened = (
+                    f"it is {visit.tier} (no-show probability {visit.probability:.3f})"
+                    if visit is not None
+                    else "no watched visit: scoring has not stored it"
+                )
+                raise StepFailed(f"visit {tier.appointment} in the {tier.value} tier", happened)
+        for outcome in expect.outcome:
+            visit = self.stack.watched_visit(outcome.appointment)
+            if visit is None or visit.outcome != outcome.value:
+                if visit is None:
+                    happened = "no watched visit: scoring has not stored it"
+                else:
+                    happened = f"its outcome is {visit.outcome.value if visit.outcome else 'not recorded'}"
+                    happened += ", cancelled" if visit.cancelled else ""
+                raise StepFailed(f"visit {outcome.appointment}'s outcome {outcome.value.value}", happened)
+        for waiting in expect.waitlist:
+            on_list = self.stack.on_waitlist(waiting.patient)
+            if on_list != waiting.on_list:
+                wanted = "on the waitlist" if waiting.on_list else "off the waitlist"
+                raise StepFailed(f"{waiting.patient} {wanted}", f"on the waitlist: {on_list}")
 
     def _check_state(self, expect: Expect) -> None:
         for opted in expect.opted_out:

@@ -26,6 +26,13 @@ what the workflow did. Time is the local clock's: the `escalation_sla` job fails
 has passed on it (`Careline.SlaExpired`), since moto's own timeouts run in real time. The agent
 panel accepts through `DynamoEscalationStore.accept` and sends `SendTaskSuccess` with the token;
 `escalation_executions()` then shows the execution SUCCEEDED.
+
+Reminders (see `careline_local.campaign`): the `risk_scoring` and `waitlist` jobs invoke
+`functions/risk_scoring` and `functions/waitlist_offers` in-process, as Scheduler would; the
+`reminders` job starts the campaign state machine in moto (its Plan task routed to
+`functions/reminder_plan` here, as the escalation tasks are) and drains the send queue into
+`functions/reminder_send`. Emails go to an outbox (`OutboxEmail`) the way texts do, and what an
+action caused includes the emails it sent.
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import ModuleType
@@ -49,12 +56,14 @@ from zoneinfo import ZoneInfo
 
 from careline import composition
 from careline.config import PracticeConfig
-from careline.conversation.model import Queue, Urgency
+from careline.conversation.model import EscalationReason, Queue, Urgency
 from careline.escalation.model import AWAITING_AGENT, EscalationStatus
 from careline.escalation.policy import follow_up_window, sla_for
 from careline.escalation.workflow import SLA_EXPIRED_ERROR, START_FUNCTION, TASK_FUNCTIONS
 from careline.messaging import OutboxMessage, OutboxMessenger
+from careline.messaging.outbox import OutboxEmail, OutboxEmailMessage
 from careline.observability import metrics
+from careline.reminders.model import WatchedVisit
 from careline.store import KmsFieldCipher, bind_models
 from careline.store.escalations import DynamoEscalationStore, find_escalation_item
 from careline.store.models import CONTEXT_SK, ESCALATION_PREFIX, EscalationItem, party_pk
@@ -62,9 +71,12 @@ from careline.store.verification import HmacSubjectKeys
 from pynamodb.exceptions import DoesNotExist
 
 from careline_local.aws import (
+    REMINDER_PLAN_FUNCTION,
+    REMINDER_SEND_FUNCTION,
     EscalationResources,
     LambdaRoutes,
     LocalResources,
+    ReminderResources,
     install_lambda_routes,
     session,
     share_service_models,
@@ -84,9 +96,11 @@ from careline_local.calls import (
     spoken_lines,
     ssml_to_text,
 )
+from careline_local.campaign import CampaignRun, run_campaign
 from careline_local.clock import LocalClock
 from careline_local.jobs import JobReport, get_job, job_names
 from careline_local.paths import REPO_ROOT, SMS_HANDLER, VOICE_CONTACT_HANDLER, VOICE_TURN_HANDLER
+from careline_local.reminder_views import reminder_activity
 from careline_local.sms_events import inbound_sms_event
 from careline_local.voice_events import InputMode, contact_flow_event, instance_arn_of, lex_event
 
@@ -118,6 +132,24 @@ class SentSms:
 
 
 @dataclass(frozen=True)
+class SentEmail:
+    """One email Careline sent (to the email outbox)."""
+
+    to: str
+    subject: str
+    body: str
+    at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {"to": self.to, "subject": self.subject, "body": self.body, "at": self.at.isoformat()}
+
+
+def _sent_email(email: OutboxEmailMessage) -> SentEmail:
+    """An `OutboxEmail` entry as the stack reports it."""
+    return SentEmail(to=email.to, subject=email.subject, body=email.body, at=email.at)
+
+
+@dataclass(frozen=True)
 class EscalationView:
     """An escalation as stored: its plain attributes only (the summary stays encrypted)."""
 
@@ -128,6 +160,7 @@ class EscalationView:
     status: str
     channel: str
     created_at: str
+    party_id: str = ""  # the keyed hash of the patient's number (not shown on the page)
 
     def fields(self) -> dict[str, str]:
         return {
@@ -148,6 +181,7 @@ class Outcome:
 
     sent: list[SentSms]
     escalations: list[EscalationView]
+    emails: list[SentEmail] = field(default_factory=list)
 
     def replies_to(self, number: str) -> list[SentSms]:
         return [m for m in self.sent if m.to == number]
@@ -235,10 +269,32 @@ def voice_contact_handler(path: Path = VOICE_CONTACT_HANDLER) -> Handler:
     return _voice_handler(path, "careline_voice_contact_handler")
 
 
+def function_handler(folder: str) -> Handler:
+    """`functions/<folder>/handler.handler`, imported once."""
+    path = REPO_ROOT / "functions" / folder / "handler.py"
+    if not path.is_file():
+        raise FunctionUnavailable(
+            f"no function in this checkout: functions/{folder}/handler.py does not exist"
+        )
+    return load_handler(path, f"careline_{folder}_handler")
+
+
 def escalation_handler(folder: str) -> Handler:
     """`functions/<folder>/handler.handler`, one of the escalation workflow's functions."""
-    path = REPO_ROOT / "functions" / folder / "handler.py"
-    return load_handler(path, f"careline_{folder}_handler")
+    return function_handler(folder)
+
+
+def _routed_on_first_call(folder: str) -> Handler:
+    """A route to `functions/<folder>` that imports it when moto first invokes it."""
+
+    def call(event: dict[str, Any], context: Any) -> Any:
+        return function_handler(folder)(event, context)
+
+    return call
+
+
+class FunctionUnavailable(RuntimeError):
+    """A job needs a function this checkout does not have."""
 
 
 @dataclass(frozen=True)
@@ -283,6 +339,7 @@ class LocalStack:
         self.config = config
         self.fhir_base_url = fhir_base_url
         self.messenger = OutboxMessenger(clock)
+        self.emails = OutboxEmail(clock)
         self._lock = threading.RLock()
         # One party-key object for the handler and for our own look-ups, reading the secret through
         # a client made now, so it reaches whichever moto is active.
@@ -295,7 +352,7 @@ class LocalStack:
             resources.table_name, region=resources.region, host=os.environ.get("AWS_ENDPOINT_URL")
         )
         self._overrides = composition.Overrides(
-            clock=clock, messenger=self.messenger, config=config, keys=self._party_keys
+            clock=clock, messenger=self.messenger, config=config, keys=self._party_keys, email=self.emails
         )
         composition.install_overrides(self._overrides)
         self._outage: _Outage | None = None
@@ -306,9 +363,8 @@ class LocalStack:
         # executions this stack started that were still running when it last looked
         self._running: set[str] = set()
         self._workflow = resources.escalation
-        self._routes: LambdaRoutes | None = None
-        if self._workflow is not None:
-            self._routes = self._route_workflow_functions(self._workflow)
+        self._campaign = resources.reminders
+        self._routes = self._route_functions()
 
     def close(self) -> None:
         self._stop_workflows()
@@ -346,6 +402,58 @@ class LocalStack:
     def run_job(self, name: str) -> tuple[JobReport, Outcome]:
         job = get_job(name)
         return self._observe(lambda: job(self))
+
+    def invoke_function(self, folder: str, event: dict[str, Any]) -> Any:
+        """`functions/<folder>`'s handler, run here as its trigger would invoke it (a job's part)."""
+        return function_handler(folder)(event, _lambda_context(folder.replace("_", "-")))
+
+    @property
+    def campaign(self) -> ReminderResources:
+        if self._campaign is None:
+            raise FunctionUnavailable(
+                "no reminder campaign in this checkout: statemachines/reminders.asl.json does not exist"
+            )
+        return self._campaign
+
+    def run_reminder_campaign(self) -> CampaignRun:
+        """One campaign run (see `careline_local.campaign`), with what it sent counted."""
+        campaign = self.campaign
+        with self._lock:
+            sms_before, emails_before = len(self.messenger), len(self.emails)
+            call_task = EscalationReason.REMINDER_CALL.value
+            calls_before = {e.escalation_id for e in self.escalations() if e.reason == call_task}
+            run = run_campaign(
+                campaign,
+                stepfunctions=self._client("stepfunctions"),
+                sqs=self._client("sqs"),
+                region=self._resources.region,
+                now=self._clock.now(),
+                deliver=lambda event: self.invoke_function(REMINDER_SEND_FUNCTION, event),
+                plan_result=self._plan_result,
+            )
+            run.sms = len(self.messenger) - sms_before
+            run.emails = len(self.emails) - emails_before
+            run.call_tasks = len(
+                [
+                    e
+                    for e in self.escalations()
+                    if e.reason == call_task and e.escalation_id not in calls_before
+                ]
+            )
+        return run
+
+    def _plan_result(self, execution_arn: str) -> dict[str, Any] | None:
+        """What the execution's Plan task returned, from its history."""
+        history = self._client("stepfunctions").get_execution_history(
+            executionArn=execution_arn, maxResults=1000
+        )["events"]
+        for event in history:
+            details = event.get("taskSucceededEventDetails")
+            if details and details.get("resourceType") == "lambda":
+                output = json.loads(details.get("output") or "{}")
+                payload = output.get("Payload", output) if isinstance(output, dict) else None
+                return payload if isinstance(payload, dict) else None
+        return None
 
     @property
     def ehr_is_down(self) -> bool:
@@ -489,19 +597,23 @@ class LocalStack:
 
     def _observe(self, action: Callable[[], T]) -> tuple[T, Outcome]:
         with self._lock:
-            sent_before = len(self.messenger)
+            sent_before, emails_before = len(self.messenger), len(self.emails)
             escalations_before = {e.escalation_id for e in self.escalations()}
             result = action()
             self._start_escalation_workflows()
             self._settle_workflows()
             sent = [SentSms.from_outbox(m) for m in self.messenger.list()[sent_before:]]
+            emails = [_sent_email(m) for m in self.emails.list()[emails_before:]]
             created = [e for e in self.escalations() if e.escalation_id not in escalations_before]
-        return result, Outcome(sent=sent, escalations=created)
+        return result, Outcome(sent=sent, escalations=created, emails=emails)
 
     # -- state -------------------------------------------------------------------------------------
 
     def outbox(self) -> list[SentSms]:
         return [SentSms.from_outbox(m) for m in self.messenger.list()]
+
+    def email_outbox(self) -> list[SentEmail]:
+        return [_sent_email(m) for m in self.emails.list()]
 
     def escalations(self) -> list[EscalationView]:
         """Every escalation in the table, oldest first (a scan: fine for a local table)."""
@@ -515,10 +627,27 @@ class LocalStack:
                 status=item.status,
                 channel=item.channel,
                 created_at=item.created_at.isoformat(),
+                party_id=str(item.party_id),
             )
             for item in model.scan(model.sk.startswith(ESCALATION_PREFIX))
         ]
         return sorted(views, key=lambda e: (e.created_at, e.escalation_id))
+
+    def party_of(self, phone: str) -> str:
+        """The party id (keyed hash) Careline files `phone`'s conversation and escalations under."""
+        return self._party_keys.party_for_phone(phone)
+
+    def watched_visit(self, appointment_id: str) -> WatchedVisit | None:
+        """The visit as the reminder side stores it (scored, tiered, its outcome), if it watches it."""
+        return composition.get_reminder_runtime().reminders.visit(appointment_id)
+
+    def on_waitlist(self, patient_id: str) -> bool:
+        """Whether the patient (their EHR id) is on the waitlist now."""
+        return composition.get_reminder_runtime().waitlist.entry(patient_id) is not None
+
+    def reminders_json(self) -> dict[str, Any]:
+        """Watched visits, what the campaign and the backfill sent, and the freed slots (no PHI)."""
+        return reminder_activity(self._resources, self._clock.now())
 
     def is_opted_out(self, phone: str) -> bool:
         """Whether Careline holds `phone` as opted out (a number never heard from is not)."""
@@ -607,7 +736,7 @@ class LocalStack:
 
     def workflow_sms(self) -> list[SentSms]:
         """The texts the escalation workflow sent patients (they go through the same outbox)."""
-        if self._routes is None:
+        if self._routes is None or self._workflow is None:
             return []
         sla_function = self.workflow.functions[TASK_FUNCTIONS["SlaExpiredFunctionArn"]]
         ids = {
@@ -688,12 +817,20 @@ class LocalStack:
             client = self._clients[service] = session(self._resources.region).client(service)
         return client
 
-    def _route_workflow_functions(self, workflow: EscalationResources) -> LambdaRoutes:
-        handlers = {
-            workflow.functions[folder]: escalation_handler(folder) for folder in TASK_FUNCTIONS.values()
-        }
+    def _route_functions(self) -> LambdaRoutes | None:
+        """Route moto's invocations of the state machines' functions to the real handlers here."""
+        handlers: dict[str, Handler] = {}
+        if self._workflow is not None:
+            functions = self._workflow.functions
+            handlers.update(
+                {functions[folder]: escalation_handler(folder) for folder in TASK_FUNCTIONS.values()}
+            )
+        if self._campaign is not None:
+            handlers[self._campaign.plan_function] = _routed_on_first_call(REMINDER_PLAN_FUNCTION)
+        if not handlers:
+            return None
         contexts = {name: _lambda_context(name.removeprefix("careline-local-")) for name in handlers}
-        routes = LambdaRoutes(handlers=dict(handlers), context_for=lambda name: contexts[name])
+        routes = LambdaRoutes(handlers=handlers, context_for=lambda name: contexts[name])
         install_lambda_routes(routes)
         return routes
 

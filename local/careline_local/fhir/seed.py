@@ -27,6 +27,17 @@ DEMO_PATIENTS_PATH = _CONFIG_DIR / "demo_patients.yaml"
 PRACTICE_CONFIG_PATH = _CONFIG_DIR / "practice.yaml"
 
 ORGANIZATION_ID = "practice"
+ICD10_SYSTEM = "http://hl7.org/fhir/sid/icd-10-cm"
+CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+# Source of Payment Typology: 2 Medicaid, 5 private health insurance
+SOPT_SYSTEM = "https://nahdo.org/sopt"
+COVERAGES = {
+    "medicaid": ("2", "Medicaid", "State Medicaid"),
+    "private": ("5", "Private health insurance", "Private insurer"),
+}
+# a booked visit the scenario gives no `booked` time was booked this long before the clock
+DEFAULT_LEAD = timedelta(days=7)
 APPOINTMENT_TYPE_SYSTEM = "urn:careline:appointment-type"
 MRN_SYSTEM = "urn:careline:mrn"
 SLOT_LOCATION_EXTENSION = "urn:careline:fhir:extension:slot-location"
@@ -51,6 +62,9 @@ class DemoAppointment(_Strict):
     type: str
     in_days: int = Field(ge=-365, le=365)
     time: str = Field(pattern=r"^\d{2}:\d{2}$")
+    # when the visit was booked (Appointment.created), in days before the moment of seeding: the
+    # no-show score reads the lead time from it
+    booked_days_ago: int = Field(default=7, ge=0, le=365)
     status: Literal[
         "proposed",
         "pending",
@@ -360,20 +374,60 @@ def patient_resource(
     phone: str,
     gender: str | None = None,
     mrn: str | None = None,
+    *,
+    phone_use: str = "mobile",
+    email: str | None = None,
+    email_preferred: bool = False,
+    address: Mapping[str, Any] | None = None,
 ) -> Resource:
+    """A Patient. With an email, `rank` orders the two ways to reach them (1 first): the number
+    unless `email_preferred`; a `home` or `work` number is a landline."""
+    phone_point: dict[str, Any] = {"system": "phone", "value": phone, "use": phone_use}
+    telecom = [phone_point]
+    if email:
+        email_point: dict[str, Any] = {"system": "email", "value": email, "use": "home"}
+        phone_point["rank"], email_point["rank"] = (2, 1) if email_preferred else (1, 2)
+        telecom.append(email_point)
     resource: Resource = {
         "resourceType": "Patient",
         "id": patient_id,
         "active": True,
         "name": [_human_name(name)],
-        "telecom": [{"system": "phone", "value": phone, "use": "mobile"}],
+        "telecom": telecom,
         "birthDate": birth_date.isoformat(),
     }
     if gender:
         resource["gender"] = gender
     if mrn:
         resource["identifier"] = [{"use": "usual", "system": MRN_SYSTEM, "value": mrn}]
+    if address:
+        resource["address"] = [{"use": "home", **{k: str(v) for k, v in address.items()}, "country": "US"}]
     return resource
+
+
+def condition_resource(condition_id: str, patient_id: str, icd10: str) -> Resource:
+    """An active, confirmed Condition coded in ICD-10-CM."""
+    return {
+        "resourceType": "Condition",
+        "id": condition_id,
+        "clinicalStatus": {"coding": [{"system": CONDITION_CLINICAL, "code": "active"}]},
+        "verificationStatus": {"coding": [{"system": CONDITION_VERIFICATION, "code": "confirmed"}]},
+        "code": {"coding": [{"system": ICD10_SYSTEM, "code": icd10}], "text": icd10},
+        "subject": _ref("Patient", patient_id),
+    }
+
+
+def coverage_resource(coverage_id: str, patient_id: str, kind: str) -> Resource:
+    """An active Coverage of `kind` (`medicaid` or `private`), typed in the Source of Payment Typology."""
+    code, display, payor = COVERAGES[kind]
+    return {
+        "resourceType": "Coverage",
+        "id": coverage_id,
+        "status": "active",
+        "type": {"coding": [{"system": SOPT_SYSTEM, "code": code, "display": display}], "text": display},
+        "beneficiary": _ref("Patient", patient_id),
+        "payor": [{"display": payor}],
+    }
 
 
 def appointment_resource(
@@ -387,6 +441,7 @@ def appointment_resource(
     location_id: str | None = None,
     slot: str | None = None,
     appointment_type: Mapping[str, Any] | None = None,
+    created: datetime | None = None,
 ) -> Resource:
     participant_status = "declined" if status == "cancelled" else "accepted"
     participants = [
@@ -410,6 +465,8 @@ def appointment_resource(
         resource["slot"] = [_ref("Slot", slot)]
     if appointment_type:
         resource["appointmentType"] = dict(appointment_type)
+    if created is not None:
+        resource["created"] = _iso(created)
     return resource
 
 
@@ -513,6 +570,7 @@ def _place_demo_appointment(
                     location_id=slot.location_id,
                     slot=slot.id,
                     appointment_type=_appointment_type(config, visit.type),
+                    created=min(now - timedelta(days=visit.booked_days_ago), slot.start),
                 )
         raise ValueError(
             f"demo appointment {visit.id}: no free {visit.type} slot for {visit.provider} from day {day}"
@@ -572,11 +630,16 @@ def seed_scenario(client: FhirClient, scenario: Mapping[str, Any], tz: ZoneInfo 
 
     Shapes, as in the scenario YAML: `practitioners: [{id, name}]`,
     `slots: [{practitioner, start, minutes, status?}]`, `patients: [{id, name, birthDate, phone,
-    appointments: [{id, practitioner, start, minutes, status}]}]`. An appointment that holds its
-    slot (booked, pending, ...) marks the slot at its start busy, creating it if the scenario
-    listed none. Times without an offset are read in `tz`.
+    phone_use?, email?, email_preferred?, address?, gender?, mrn?, conditions?, coverage?,
+    appointments: [{id, practitioner, start, minutes, status, booked?}]}]`. An appointment that
+    holds its slot (booked, pending, ...) marks the slot at its start busy, creating it if the
+    scenario listed none. `conditions` (ICD-10 codes) become active Conditions and `coverage`
+    (`medicaid` or `private`; `none` has no Coverage) a Coverage. An appointment's `booked` is its
+    `created`; without it, with the scenario's `clock` given, it is `DEFAULT_LEAD` before the clock
+    (or before its start, if earlier). Times without an offset are read in `tz`.
     """
     zone = ZoneInfo(tz) if isinstance(tz, str) else tz
+    clock = _instant(scenario["clock"], zone, "clock") if scenario.get("clock") is not None else None
     resources: list[Resource] = []
     practitioners: set[str] = set()
     for item in scenario.get("practitioners") or []:
@@ -645,12 +708,25 @@ def seed_scenario(client: FhirClient, scenario: Mapping[str, Any], tz: ZoneInfo 
                 str(item["phone"]),
                 item.get("gender"),
                 item.get("mrn"),
+                phone_use=str(item.get("phone_use") or "mobile"),
+                email=item.get("email"),
+                email_preferred=bool(item.get("email_preferred")),
+                address=item.get("address"),
             )
         )
+        for k, code in enumerate(item.get("conditions") or []):
+            resources.append(condition_resource(f"{patient_id}-condition-{k + 1}", patient_id, str(code)))
+        coverage = item.get("coverage")
+        if coverage in COVERAGES:
+            resources.append(coverage_resource(f"{patient_id}-coverage", patient_id, str(coverage)))
         for j, visit in enumerate(item.get("appointments") or []):
             vwhat = f"{what}.appointments.{j}"
             pid = known_practitioner(str(visit["practitioner"]), vwhat)
             start = _instant(visit["start"], zone, vwhat)
+            if visit.get("booked") is not None:
+                created: datetime | None = _instant(visit["booked"], zone, f"{vwhat}.booked")
+            else:
+                created = min(clock, start) - DEFAULT_LEAD if clock is not None else None
             end = start + timedelta(minutes=int(visit.get("minutes", 20)))
             status = str(visit.get("status", "booked"))
             sid = None
@@ -667,6 +743,7 @@ def seed_scenario(client: FhirClient, scenario: Mapping[str, Any], tz: ZoneInfo 
                     end=end,
                     status=status,
                     slot=sid,
+                    created=created,
                 )
             )
     resources += [slot_resource(s) for s in slots.values()]

@@ -37,6 +37,14 @@ function formatTime(iso) {
   return new Intl.DateTimeFormat("en-US", options).format(new Date(iso));
 }
 
+// a day and time that may be weeks away: "Mon, Dec 7, 10:05 AM"
+function formatWhen(iso) {
+  if (!iso) return "";
+  const options = { weekday: "short", month: "short", day: "numeric", hour: "numeric", minute: "2-digit" };
+  if (practiceTimezone) options.timeZone = practiceTimezone;
+  return new Intl.DateTimeFormat("en-US", options).format(new Date(iso));
+}
+
 function threadFor(number) {
   if (!threads.has(number)) threads.set(number, []);
   return threads.get(number);
@@ -139,7 +147,7 @@ async function runJob(name) {
   try {
     const report = await api(`/api/jobs/${encodeURIComponent(name)}`, { method: "POST", body: "{}" });
     setStatus(`Job ${name}: ${report.summary || "done"}`);
-    await refreshOutbound();
+    await Promise.all([refreshOutbound(), refreshEscalations(), refreshReminders()]);
   } catch (error) {
     setStatus(`Job ${name}: ${error.message}`, true);
   }
@@ -170,6 +178,55 @@ async function refreshEscalations() {
       row.insertCell().textContent = value;
     }
   }
+}
+
+// -- reminders ----------------------------------------------------------------------------------
+
+function fillTable(body, rows, columns, empty) {
+  body.replaceChildren();
+  if (rows.length === 0) {
+    const cell = body.insertRow().insertCell();
+    cell.colSpan = columns;
+    cell.className = "muted";
+    cell.textContent = empty;
+    return;
+  }
+  for (const values of rows) {
+    const row = body.insertRow();
+    for (const value of values) row.insertCell().textContent = value;
+  }
+}
+
+function describeSent(entry) {
+  if (entry.kind === "reminder") return `Reminder ${entry.step} for ${entry.appointment_id}`;
+  return entry.key;
+}
+
+async function refreshReminders() {
+  const result = await api("/api/reminders");
+  fillTable(
+    $("watched-visits"),
+    result.visits.map((v) => [
+      formatWhen(v.starts_at),
+      v.appointment_id,
+      v.probability === null ? v.tier : `${v.tier} (${Math.round(v.probability * 100)}%)`,
+      v.outcome || (v.cancelled ? "cancelled" : "—"),
+    ]),
+    4,
+    "None yet.",
+  );
+  fillTable(
+    $("reminders-sent"),
+    result.sent.map((s) => [formatWhen(s.sent_at), describeSent(s), s.channel === "call_task" ? "call task" : s.channel]),
+    3,
+    "Nothing yet.",
+  );
+  fillTable(
+    $("freed-slots"),
+    result.slots.map((s) => [formatWhen(s.start), s.practitioner_id, s.state, String(s.offers)]),
+    4,
+    "None yet.",
+  );
 }
 
 // -- call mode ----------------------------------------------------------------------------------
@@ -370,11 +427,12 @@ async function start() {
   }
   renderThread();
   renderCall();
-  await Promise.all([refreshOutbound(), refreshEscalations()]);
+  await Promise.all([refreshOutbound(), refreshEscalations(), refreshReminders()]);
   // Jobs and other tabs can send messages too; a light poll keeps the page current.
   setInterval(() => {
     refreshOutbound().catch(() => {});
     refreshEscalations().catch(() => {});
+    refreshReminders().catch(() => {});
     currentClock();
   }, 3000);
 }
