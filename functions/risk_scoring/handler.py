@@ -28,5 +28,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     metrics.add_metric(name="CancellationsSeen", unit=MetricUnit.Count, value=report["cancelled_seen"])
     for tier, count in report["by_tier"].items():
         metrics.add_metric(name=f"VisitsScored_{tier}", unit=MetricUnit.Count, value=count)
+    for outcomes in report["outcomes_by_tier"]:
+        # the last 30 days' no-show rate of each tier, once any of its visits has settled
+        if outcomes["no_show_rate"] is not None:
+            name = f"NoShowRate_{outcomes['tier']}"
+            metrics.add_metric(name=name, unit=MetricUnit.Percent, value=100 * outcomes["no_show_rate"])
     logger.info("no-show scoring done", extra={"report": report, "model": runtime.model.version})
     return report

@@ -138,6 +138,13 @@ def risk_scoring(host: JobHost) -> JobReport:
     summary = f"{counts['scored']} visit(s) scored ({tiers or 'none'}), {counts['failed']} failed"
     if counts["cancelled_seen"]:
         summary += f", {counts['cancelled_seen']} cancellation(s) seen"
+    rates = [
+        f"{t['tier']} {t['no_show_rate']:.0%} of {t['attended'] + t['no_show']}"
+        for t in (result.get("outcomes_by_tier") or [] if isinstance(result, dict) else [])
+        if t.get("no_show_rate") is not None
+    ]
+    if rates:
+        summary += f"; no-shows over 30 days: {', '.join(rates)}"
     return JobReport("risk_scoring", summary, counts)
 
 

@@ -9,8 +9,11 @@ Patient ids, numbers and emails stay out.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any, Final
+
+from careline.reminders.report import TierOutcomes
 
 from careline_local.aws import LocalResources, scan_items
 
@@ -56,7 +59,8 @@ def _prefixed(
 
 
 def reminder_activity(resources: LocalResources, now: datetime) -> dict[str, Any]:
-    """`{"visits": [...], "sent": [...], "slots": [...]}` for the local page (see the module doc)."""
+    """`{"visits": [...], "sent": [...], "slots": [...], "no_show_by_tier": [...]}` for the local page
+    (see the module doc); the last is each tier's outcomes and no-show rate over the listed visits."""
     since = (now - LOOK_BACK).isoformat()
     visits = []
     for item in _prefixed(resources, "VISIT#", "VISIT", sk_is_prefix=False):
@@ -109,4 +113,11 @@ def reminder_activity(resources: LocalResources, now: datetime) -> dict[str, Any
             }
         )
     slots.sort(key=lambda s: s["start"] or "")
-    return {"visits": visits, "sent": sent, "slots": slots}
+    tiers: dict[str, Counter[str]] = {}
+    for visit in visits:
+        counts = tiers.setdefault(str(visit["tier"]), Counter())
+        counts["total"] += 1
+        if visit["outcome"]:
+            counts[str(visit["outcome"])] += 1
+    no_show_by_tier = [TierOutcomes(t, c["total"], dict(c)).to_json() for t, c in sorted(tiers.items())]
+    return {"visits": visits, "sent": sent, "slots": slots, "no_show_by_tier": no_show_by_tier}

@@ -45,6 +45,10 @@ def test_the_jobs_score_the_demo_visits_and_send_nothing_in_quiet_hours(local_ru
     assert set(watched) >= DEMO_VISITS
     assert {v["tier"] for v in watched.values()} <= {"low", "medium", "high"}
     assert all(0 <= v["probability"] <= 1 for v in watched.values())
+    # nothing has settled yet tonight: every tier is listed, with no rate before a visit's day
+    rows = {row["tier"]: row for row in shown["no_show_by_tier"]}
+    assert set(rows) == {v["tier"] for v in shown["visits"]}
+    assert all(row["no_show_rate"] is None for row in rows.values())
 
 
 def test_the_page_lists_the_watched_visits_with_their_tiers(

@@ -209,3 +209,20 @@ def test_a_landline_is_kept_for_staff_to_call() -> None:
     assert landline.call_phone == "+15035550111"
     mobile = contact_of(fhir_patient("p"), email_enabled=False, now=NOW)
     assert mobile.call_phone == mobile.phone
+
+
+def test_the_nightly_report_carries_the_no_show_rate_by_tier(model) -> None:  # type: ignore[no-untyped-def]
+    schedule = FakeSchedule([visit("a1", "p1", days=1), visit("a2", "p2", days=1)])
+    store = InMemoryReminderStore()
+    clock = FixedClock(NOW)
+    scoring(schedule, store, model, clock).run()
+    for v in schedule.visits:
+        v.appointment["status"] = "fulfilled"
+    schedule.statuses.update({"a1": "noshow", "a2": "fulfilled"})
+    clock.advance(timedelta(days=2))
+    report = scoring(schedule, store, model, clock).run().to_json()
+    tier = store.visits["a1"].tier
+    (row,) = [t for t in report["outcomes_by_tier"] if t["tier"] == tier]
+    assert row["no_show"] == 1
+    assert row["attended"] == 1
+    assert row["no_show_rate"] == 0.5

@@ -28,6 +28,7 @@ from careline.observability import logger
 from careline.ports import Clock
 from careline.reminders.model import MessageChannel, VisitOutcome, WatchedVisit
 from careline.reminders.ports import ReminderStore, ScheduleSource, VisitResources
+from careline.reminders.report import TierOutcomes, outcomes_by_tier
 from careline.reminders.tiers import tier_for
 from careline.reminders.timezones import patient_zone
 from careline.risk.fhir import RiskInputError, facts_from_fhir
@@ -37,6 +38,8 @@ from careline.waitlist.ports import WaitlistStore
 
 # a visit that passed is looked up for its outcome for this long after it started
 OUTCOME_LOOKBACK: Final = timedelta(days=7)
+# the no-show rate by tier is reported over the visits of this many days before the run
+REPORT_DAYS: Final = 30
 _ATTENDED: Final = frozenset({"fulfilled", "arrived", "checked-in"})
 _GONE: Final = frozenset({"cancelled", "entered-in-error"})
 
@@ -48,6 +51,8 @@ class ScoringReport:
     cancelled_seen: int = 0
     outcomes_seen: int = 0
     by_tier: dict[str, int] = field(default_factory=dict)
+    # how the visits of the last REPORT_DAYS ended, per tier, with the no-show rate
+    outcomes: tuple[TierOutcomes, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -56,6 +61,7 @@ class ScoringReport:
             "cancelled_seen": self.cancelled_seen,
             "outcomes_seen": self.outcomes_seen,
             "by_tier": dict(sorted(self.by_tier.items())),
+            "outcomes_by_tier": [t.to_json() for t in self.outcomes],
         }
 
 
@@ -182,12 +188,14 @@ class RiskScoring:
         self._store.save_visits(visits)
         seen = {v.appointment_id for v in visits}
         cancelled, outcomes = self._sync([v for v in known.values() if v.appointment_id not in seen], now)
+        tiers = [t.name for t in self._policy.tiers]
         return ScoringReport(
             scored=len(visits),
             failed=failed,
             cancelled_seen=cancelled,
             outcomes_seen=outcomes,
             by_tier=dict(Counter(v.tier for v in visits)),
+            outcomes=tuple(outcomes_by_tier(self._store, now - timedelta(days=REPORT_DAYS), now, tiers)),
         )
 
     def _watch(
