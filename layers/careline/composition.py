@@ -537,10 +537,10 @@ if TYPE_CHECKING:
     from careline.escalation.ports import AgentWorkItems, EscalationStore, WorkflowControl
 
 
-class EscalationSettings(BaseModel):
-    """The environment of the escalation workflow's functions. Each function is given only what its
-    step uses, so everything but the config path is optional here; a step that needs a missing one
-    gets a `ConfigError` naming it."""
+class _PartsSettings(BaseModel):
+    """The environment shared by functions whose runtime builds each part on first use (the
+    escalation workflow's and the scheduled ones). Everything but the config path is optional: a
+    part that needs a missing one gets a `ConfigError` naming it."""
 
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
@@ -549,6 +549,24 @@ class EscalationSettings(BaseModel):
     kms_key_arn: str | None = Field(
         default=None, alias="CARELINE_KMS_KEY_ARN", pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/.+$"
     )
+    messenger: Literal["sms", "outbox"] = Field(default="sms", alias="CARELINE_MESSENGER")
+    origination_identity: str | None = Field(default=None, alias="CARELINE_ORIGINATION_IDENTITY")
+    sms_configuration_set: str | None = Field(default=None, alias="CARELINE_SMS_CONFIGURATION_SET")
+    region: str | None = Field(default=None, alias="AWS_REGION")
+    endpoint_url: str | None = Field(default=None, alias="AWS_ENDPOINT_URL")
+
+    def require(self, field_name: str) -> str:
+        """The value of setting `field_name`, or a `ConfigError` naming its variable."""
+        value = getattr(self, field_name)
+        if not value:
+            alias = type(self).model_fields[field_name].alias
+            raise ConfigError(f"invalid Careline environment:\n  {alias} is not set")
+        return str(value)
+
+
+class EscalationSettings(_PartsSettings):
+    """The environment of the escalation workflow's functions: each is given only what its step uses."""
+
     state_machine_arn: str | None = Field(
         default=None,
         alias="CARELINE_ESCALATION_STATE_MACHINE_ARN",
@@ -560,24 +578,11 @@ class EscalationSettings(BaseModel):
     agent_panel_url: str | None = Field(
         default=None, alias="CARELINE_AGENT_PANEL_URL", pattern=r"^https?://\S+$"
     )
-    messenger: Literal["sms", "outbox"] = Field(default="sms", alias="CARELINE_MESSENGER")
-    origination_identity: str | None = Field(default=None, alias="CARELINE_ORIGINATION_IDENTITY")
-    sms_configuration_set: str | None = Field(default=None, alias="CARELINE_SMS_CONFIGURATION_SET")
-    region: str | None = Field(default=None, alias="AWS_REGION")
-    endpoint_url: str | None = Field(default=None, alias="AWS_ENDPOINT_URL")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> EscalationSettings:
         """Read and validate the environment; `ConfigError` names each missing or bad variable."""
         return _read_environment(cls, environ)
-
-    def require(self, field_name: str) -> str:
-        """The value of setting `field_name`, or a `ConfigError` naming its variable."""
-        value = getattr(self, field_name)
-        if not value:
-            alias = type(self).model_fields[field_name].alias
-            raise ConfigError(f"invalid Careline environment:\n  {alias} is not set")
-        return str(value)
 
 
 @dataclass(frozen=True)
@@ -591,39 +596,12 @@ class EscalationOverrides:
     work_items: AgentWorkItems | None = None
 
 
-class _RuntimeSettings(Protocol):
-    """What every lazily built runtime's settings give (`EscalationSettings`, `ReminderSettings`)."""
-
-    @property
-    def config_path(self) -> Path: ...
-
-    @property
-    def table_name(self) -> str | None: ...
-
-    @property
-    def messenger(self) -> Literal["sms", "outbox"]: ...
-
-    @property
-    def origination_identity(self) -> str | None: ...
-
-    @property
-    def sms_configuration_set(self) -> str | None: ...
-
-    @property
-    def region(self) -> str | None: ...
-
-    @property
-    def endpoint_url(self) -> str | None: ...
-
-    def require(self, field_name: str) -> str: ...
-
-
 class _PartsRuntime:
     """A runtime whose parts are each built on first use (a function builds only what it uses, so
     it needs only that part's environment and grants): config, clock, cipher, the conversation
     store and the SMS sender, shared by the escalation and the scheduled functions."""
 
-    def __init__(self, settings: _RuntimeSettings, overrides: Overrides) -> None:
+    def __init__(self, settings: _PartsSettings, overrides: Overrides) -> None:
         self._settings = settings
         self._overrides = overrides
         self._session = _session_for(settings.region)
@@ -911,38 +889,19 @@ if TYPE_CHECKING:
 RISK_MODEL_PATH = Path(__file__).parent / "risk" / "model.json"
 
 
-class ReminderSettings(BaseModel):
-    """The environment of the scheduled functions. Each is given only what it uses; a part that
-    needs a missing variable raises `ConfigError` naming it."""
+class ReminderSettings(_PartsSettings):
+    """The environment of the scheduled functions: each is given only what its part uses."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
-
-    config_path: Path = Field(alias="CARELINE_CONFIG_PATH")
-    table_name: str | None = Field(default=None, alias="CARELINE_TABLE_NAME", min_length=3, max_length=255)
-    kms_key_arn: str | None = Field(
-        default=None, alias="CARELINE_KMS_KEY_ARN", pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/.+$"
-    )
     hash_secret_arn: str | None = Field(default=None, alias="CARELINE_HASH_SECRET_ARN")
     event_bus_name: str | None = Field(default=None, alias="CARELINE_EVENT_BUS_NAME")
-    messenger: Literal["sms", "outbox"] = Field(default="sms", alias="CARELINE_MESSENGER")
-    origination_identity: str | None = Field(default=None, alias="CARELINE_ORIGINATION_IDENTITY")
-    sms_configuration_set: str | None = Field(default=None, alias="CARELINE_SMS_CONFIGURATION_SET")
     email_from: str | None = Field(default=None, alias="CARELINE_EMAIL_FROM")
     ehr_secret_arn: str | None = Field(default=None, alias="CARELINE_EHR_SECRET_ARN")
     fhir_base_url: str | None = Field(default=None, alias="CARELINE_FHIR_BASE_URL", pattern=r"^https?://\S+$")
-    region: str | None = Field(default=None, alias="AWS_REGION")
-    endpoint_url: str | None = Field(default=None, alias="AWS_ENDPOINT_URL")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ReminderSettings:
+        """Read and validate the environment; `ConfigError` names each missing or bad variable."""
         return _read_environment(cls, environ)
-
-    def require(self, field_name: str) -> str:
-        value = getattr(self, field_name)
-        if not value:
-            alias = type(self).model_fields[field_name].alias
-            raise ConfigError(f"invalid Careline environment:\n  {alias} is not set")
-        return str(value)
 
 
 class ReminderRuntime(_PartsRuntime):

@@ -142,7 +142,7 @@ def test_a_cancellation_in_the_ehr_is_seen_and_its_time_goes_to_the_waitlist(mod
     assert schedule.asked == ["a1"]  # only the visit that stopped being booked is looked up
 
 
-def test_a_passed_visit_gets_its_final_outcome(model) -> None:  # type: ignore[no-untyped-def]
+def test_a_passed_visit_gets_its_final_outcome_and_the_rate_by_tier_is_reported(model) -> None:  # type: ignore[no-untyped-def]
     schedule = FakeSchedule([visit("a1", "p1", days=1), visit("a2", "p2", days=1)])
     store = InMemoryReminderStore()
     clock = FixedClock(NOW)
@@ -155,6 +155,12 @@ def test_a_passed_visit_gets_its_final_outcome(model) -> None:  # type: ignore[n
     assert report.outcomes_seen == 2
     assert store.visits["a1"].outcome is VisitOutcome.NO_SHOW
     assert store.visits["a2"].outcome is VisitOutcome.ATTENDED
+    # and the night's report carries the no-show rate of their tier over settled visits
+    tier = store.visits["a1"].tier
+    (row,) = [t for t in report.to_json()["outcomes_by_tier"] if t["tier"] == tier]
+    assert row["no_show"] == 1
+    assert row["attended"] == 1
+    assert row["no_show_rate"] == 0.5
 
 
 def test_contact_consent_is_a_mobile_number_or_a_reachable_email() -> None:
@@ -209,20 +215,3 @@ def test_a_landline_is_kept_for_staff_to_call() -> None:
     assert landline.call_phone == "+15035550111"
     mobile = contact_of(fhir_patient("p"), email_enabled=False, now=NOW)
     assert mobile.call_phone == mobile.phone
-
-
-def test_the_nightly_report_carries_the_no_show_rate_by_tier(model) -> None:  # type: ignore[no-untyped-def]
-    schedule = FakeSchedule([visit("a1", "p1", days=1), visit("a2", "p2", days=1)])
-    store = InMemoryReminderStore()
-    clock = FixedClock(NOW)
-    scoring(schedule, store, model, clock).run()
-    for v in schedule.visits:
-        v.appointment["status"] = "fulfilled"
-    schedule.statuses.update({"a1": "noshow", "a2": "fulfilled"})
-    clock.advance(timedelta(days=2))
-    report = scoring(schedule, store, model, clock).run().to_json()
-    tier = store.visits["a1"].tier
-    (row,) = [t for t in report["outcomes_by_tier"] if t["tier"] == tier]
-    assert row["no_show"] == 1
-    assert row["attended"] == 1
-    assert row["no_show_rate"] == 0.5
