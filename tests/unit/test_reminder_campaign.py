@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -297,3 +298,17 @@ def test_a_call_step_with_no_number_at_all_is_skipped_not_retried() -> None:
     campaign = rig.campaign()
     (send,) = campaign.plan().sends
     assert campaign.deliver(send).reason == "no_number"
+
+
+def test_a_line_too_long_for_one_run_is_cut_and_the_rest_wait_for_the_next(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import careline.reminders.campaign as campaign_module
+
+    monkeypatch.setattr(campaign_module, "MAX_PLAN_BYTES", 400)  # about three sends' worth of state
+    visits = [watched(f"a{i}", f"p{i}", phone=f"+150355501{i:02d}") for i in range(6)]
+    rig = Rig(*visits, at=VISIT_AT - timedelta(hours=48))
+    plan = rig.campaign().plan()
+    assert 0 < len(plan.sends) < 6
+    assert plan.counts["next_run"] == 6 - len(plan.sends)
+    assert len(json.dumps(plan.to_json()["sends"])) <= 400

@@ -6,9 +6,10 @@ Two halves, one per step of the reminders state machine (docs/decisions/0016):
   `plan_reminders` against the patient's ledger, and the steps whose planned instant has come
   returned as `DueSend`s, in a line paced to the origination identity's messages-per-second limit:
   each gets `delay_seconds` = its place in line / MPS, which the state machine hands to SQS as the
-  message's delay. A line longer than SQS's 15-minute delay allows (or than `MAX_SENDS_PER_RUN`)
-  is cut; the rest are due again at the next run. One run plans every visit of a patient together,
-  so two visits' reminders cannot both take the same day's one message.
+  message's delay. A line longer than SQS's 15-minute delay allows (or than `MAX_SENDS_PER_RUN`, or
+  `MAX_PLAN_BYTES` of state) is cut; the rest are due again at the next run. One run plans every
+  visit of a patient together, so two visits' reminders cannot both take the same day's one
+  message.
 - `ReminderCampaign.deliver` (the sender, per queue message): the visit re-read and the step
   planned again with the ledger as it is now (the plan at that moment is the authority: a STOP,
   a cancellation or another message since the plan is honoured); the ledger key claimed with one
@@ -21,6 +22,7 @@ Two halves, one per step of the reminders state machine (docs/decisions/0016):
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -48,6 +50,7 @@ from careline.reminders.text import compose_reminder_sms, visit_when
 MAX_DELAY_SECONDS: Final = 900
 # one run's plan stays well inside Step Functions' 256 KB state and 25,000-event history limits
 MAX_SENDS_PER_RUN: Final = 1_500
+MAX_PLAN_BYTES: Final = 200_000
 # a send re-planned this soon after its planned instant still goes (the queue's own delay)
 SEND_TOLERANCE: Final = timedelta(minutes=1)
 SCOPE_KEY: Final = "reminder"
@@ -156,12 +159,14 @@ class ReminderCampaign:
         due.sort(key=lambda pair: (pair[0], pair[1].key))
         paced: list[DueSend] = []
         per_second = self._policy.messages_per_second
+        size = 0
         for place, (_, send) in enumerate(due):
-            delay = int(place / per_second)
-            if delay > MAX_DELAY_SECONDS or place >= MAX_SENDS_PER_RUN:
+            item = DueSend(send.appointment_id, send.key, send.step, send.channel, int(place / per_second))
+            size += len(json.dumps(item.to_json())) + 2
+            if item.delay_seconds > MAX_DELAY_SECONDS or place >= MAX_SENDS_PER_RUN or size > MAX_PLAN_BYTES:
                 counts["next_run"] += len(due) - place
                 break
-            paced.append(DueSend(send.appointment_id, send.key, send.step, send.channel, delay))
+            paced.append(item)
         counts["due"] = len(paced)
         return CampaignPlan(tuple(paced), dict(counts))
 
