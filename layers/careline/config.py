@@ -614,8 +614,6 @@ class ReminderPolicy(_Strict):
     scoring_time: time = time(2, 0)
     # how often the campaign runs (it sends what has come due since, each at its planned instant)
     campaign_every_minutes: int = Field(default=15, ge=5, le=60)
-    # the origination identity's messages-per-second limit: sends are paced to it by queue delays
-    messages_per_second: float = Field(default=1.0, gt=0, le=100)
     # at most this many sends run at once (the campaign map's and the sender's concurrency)
     max_concurrency: int = Field(default=5, ge=1, le=40)
     waitlist: WaitlistPolicy = Field(default_factory=lambda: WaitlistPolicy())

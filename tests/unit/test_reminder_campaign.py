@@ -144,7 +144,11 @@ def test_sends_are_paced_to_the_origination_identitys_rate() -> None:
     rig = Rig(*visits, at=VISIT_AT - timedelta(hours=48))
     config = rig.config
     rig.config = config.model_copy(
-        update={"reminders": config.reminders.model_copy(update={"messages_per_second": 2.0})}
+        update={
+            "deployment": config.deployment.model_copy(
+                update={"sms": config.deployment.sms.model_copy(update={"messages_per_second": 2})}
+            )
+        }
     )
     plan = rig.campaign().plan()
     assert [s.delay_seconds for s in plan.sends] == [0, 0, 1, 1, 2, 2, 3]

@@ -158,7 +158,8 @@ class ReminderCampaign:
                 due.append((planned.send_at, item))
         due.sort(key=lambda pair: (pair[0], pair[1].key))
         paced: list[DueSend] = []
-        per_second = self._policy.messages_per_second
+        # the origination identity's rate (deployment.sms): the queue releases sends at it
+        per_second = self._config.deployment.sms.messages_per_second
         size = 0
         for place, (_, send) in enumerate(due):
             item = DueSend(send.appointment_id, send.key, send.step, send.channel, int(place / per_second))
