@@ -49,6 +49,7 @@ from infra.turn_access import TABLE_ACTIONS
 ASL_FILE = REPO_ROOT / "statemachines" / "reminders.asl.json"
 # The definition substitutions the ASL file names, and the Map whose concurrency the config sets.
 PLAN_FUNCTION = "PlanFunctionArn"
+SCORING_FUNCTION = "ScoringFunctionArn"
 SEND_QUEUE = "SendQueueUrl"
 ENQUEUE_STATE = "Enqueue"
 
@@ -292,10 +293,12 @@ class Reminders(Construct):
             self,
             name=self.state_machine_name,
             label="reminder campaign",
-            role_grants="its plan function and send queue only",
+            role_grants="its plan and scoring functions and send queue only",
             statements=[
                 iam.PolicyStatement(
-                    actions=["lambda:InvokeFunction"], resources=[self.plan.function.function_arn]
+                    actions=["lambda:InvokeFunction"],
+                    # the scoring only when the scores are stale (a missed nightly run)
+                    resources=[self.plan.function.function_arn, self.scoring.function.function_arn],
                 ),
                 iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.send_queue.queue_arn]),
                 # the queue is encrypted with the CMK: sending encrypts with a data key
@@ -305,6 +308,7 @@ class Reminders(Construct):
             definition_body=sfn.DefinitionBody.from_string(campaign_definition(policy.max_concurrency)),
             definition_substitutions={
                 PLAN_FUNCTION: self.plan.function.function_arn,
+                SCORING_FUNCTION: self.scoring.function.function_arn,
                 SEND_QUEUE: self.send_queue.queue_url,
             },
             key=key,

@@ -69,9 +69,11 @@ REMINDER_SEND_DLQ_NAME = "careline-local-reminder-send-dlq"
 REMINDERS_ASL = REPO_ROOT / "statemachines" / "reminders.asl.json"
 # the campaign's first state, and the functions the local jobs run in-process
 REMINDER_PLAN_FUNCTION = "reminder_plan"
+RISK_SCORING_FUNCTION = "risk_scoring"
 REMINDER_SEND_FUNCTION = "reminder_send"
 # the ASL's placeholders (infra/reminders.py fills the same ones) and its Map state
 PLAN_FUNCTION_PLACEHOLDER = "PlanFunctionArn"
+SCORING_FUNCTION_PLACEHOLDER = "ScoringFunctionArn"
 SEND_QUEUE_PLACEHOLDER = "SendQueueUrl"
 ENQUEUE_STATE = "Enqueue"
 # as the stack: a send that fails this many receives waits on the dead-letter queue
@@ -124,6 +126,7 @@ class ReminderResources:
 
     state_machine_arn: str
     plan_function: str  # the moto function name of `functions/reminder_plan`
+    scoring_function: str  # ... of `functions/risk_scoring` (the campaign runs it on stale scores)
     send_queue_url: str
     send_queue_arn: str
     send_dlq_url: str
@@ -306,14 +309,15 @@ def provision_reminder_campaign(
         return None
     aws = session(region)
     role_arn = _workflow_role(aws, "careline-local-reminders")
-    plan_name = local_function_name(REMINDER_PLAN_FUNCTION)
-    plan_arn = aws.client("lambda").create_function(
-        FunctionName=plan_name,
-        Runtime="python3.12",
-        Role=role_arn,
-        Handler="handler.handler",
-        Code={"ZipFile": _placeholder_zip()},
-    )["FunctionArn"]
+    arns = {}
+    for folder in (REMINDER_PLAN_FUNCTION, RISK_SCORING_FUNCTION):
+        arns[folder] = aws.client("lambda").create_function(
+            FunctionName=local_function_name(folder),
+            Runtime="python3.12",
+            Role=role_arn,
+            Handler="handler.handler",
+            Code={"ZipFile": _placeholder_zip()},
+        )["FunctionArn"]
     sqs = aws.client("sqs")
     dlq_url = sqs.create_queue(QueueName=REMINDER_SEND_DLQ_NAME)["QueueUrl"]
     redrive = {"deadLetterTargetArn": _queue_arn(sqs, dlq_url), "maxReceiveCount": REMINDER_SEND_MAX_RECEIVES}
@@ -322,14 +326,19 @@ def provision_reminder_campaign(
     )["QueueUrl"]
     definition = substitute(
         campaign_definition(asl_path.read_text(encoding="utf-8"), max_concurrency),
-        {PLAN_FUNCTION_PLACEHOLDER: plan_arn, SEND_QUEUE_PLACEHOLDER: send_url},
+        {
+            PLAN_FUNCTION_PLACEHOLDER: arns[REMINDER_PLAN_FUNCTION],
+            SCORING_FUNCTION_PLACEHOLDER: arns[RISK_SCORING_FUNCTION],
+            SEND_QUEUE_PLACEHOLDER: send_url,
+        },
     )
     machine = aws.client("stepfunctions").create_state_machine(
         name=REMINDERS_STATE_MACHINE_NAME, definition=definition, roleArn=role_arn, type="STANDARD"
     )
     return ReminderResources(
         state_machine_arn=machine["stateMachineArn"],
-        plan_function=plan_name,
+        plan_function=local_function_name(REMINDER_PLAN_FUNCTION),
+        scoring_function=local_function_name(RISK_SCORING_FUNCTION),
         send_queue_url=send_url,
         send_queue_arn=_queue_arn(sqs, send_url),
         send_dlq_url=dlq_url,

@@ -73,6 +73,7 @@ from pynamodb.exceptions import DoesNotExist
 from careline_local.aws import (
     REMINDER_PLAN_FUNCTION,
     REMINDER_SEND_FUNCTION,
+    RISK_SCORING_FUNCTION,
     EscalationResources,
     LambdaRoutes,
     LocalResources,
@@ -827,6 +828,7 @@ class LocalStack:
             )
         if self._campaign is not None:
             handlers[self._campaign.plan_function] = _routed_on_first_call(REMINDER_PLAN_FUNCTION)
+            handlers[self._campaign.scoring_function] = _routed_on_first_call(RISK_SCORING_FUNCTION)
         if not handlers:
             return None
         contexts = {name: _lambda_context(name.removeprefix("careline-local-")) for name in handlers}

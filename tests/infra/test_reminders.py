@@ -19,6 +19,7 @@ from infra.reminders import (
     ASL_FILE,
     ENQUEUE_STATE,
     PLAN_FUNCTION,
+    SCORING_FUNCTION,
     SEND_QUEUE,
     SEND_VISIBILITY_TIMEOUT,
     campaign_definition,
@@ -242,7 +243,7 @@ def test_each_schedule_has_its_own_role_that_may_start_only_its_target(synth: Sy
 
 def test_the_asl_file_keeps_only_string_placeholders_and_a_literal_concurrency() -> None:
     text = ASL_FILE.read_text(encoding="utf-8")
-    assert set(re.findall(r"\$\{(\w+)\}", text)) == {PLAN_FUNCTION, SEND_QUEUE}
+    assert set(re.findall(r"\$\{(\w+)\}", text)) == {PLAN_FUNCTION, SCORING_FUNCTION, SEND_QUEUE}
     assert isinstance(json.loads(text)["States"][ENQUEUE_STATE]["MaxConcurrency"], int)
 
 
@@ -272,7 +273,7 @@ def test_the_campaign_plans_then_enqueues_each_send_a_bounded_number_at_a_time(s
         "Lambda.SdkClientException",
         "Lambda.TooManyRequestsException",
     }
-    assert plan["Next"] == ENQUEUE_STATE
+    assert states_after(definition, "Plan") == ENQUEUE_STATE
 
     enqueue = definition["States"][ENQUEUE_STATE]
     assert enqueue["Type"] == "Map"
@@ -293,16 +294,38 @@ def test_the_campaign_plans_then_enqueues_each_send_a_bounded_number_at_a_time(s
     assert definition["States"][enqueue["Next"]] == {"Type": "Succeed"}
 
 
+def states_after(definition: dict[str, Any], state: str) -> str:
+    """Where `state` leads when the scores are fresh (through the staleness check)."""
+    following = definition["States"][definition["States"][state]["Next"]]
+    return str(following["Default"] if following["Type"] == "Choice" else definition["States"][state]["Next"])
+
+
 def test_the_map_concurrency_follows_the_config(synth_tuned: Synthesized) -> None:
     assert _definition(synth_tuned)["States"][ENQUEUE_STATE]["MaxConcurrency"] == 8
 
 
-def test_the_placeholders_are_the_plan_function_and_the_send_queue(synth: Synthesized) -> None:
+def test_the_placeholders_are_the_plan_and_scoring_functions_and_the_send_queue(synth: Synthesized) -> None:
     props = _props(synth, "AWS::StepFunctions::StateMachine", "RemindersStateMachine")
     assert props["DefinitionSubstitutions"] == {
         PLAN_FUNCTION: _function_arn(synth, "reminder_plan"),
+        SCORING_FUNCTION: _function_arn(synth, "risk_scoring"),
         SEND_QUEUE: ref(_queue(synth, "SendQueue")),
     }
+
+
+def test_stale_scores_are_scored_first_then_planned_again(synth: Synthesized) -> None:
+    states = _definition(synth)["States"]
+    choice = states[states["Plan"]["Next"]]
+    assert choice["Type"] == "Choice"
+    (stale,) = choice["Choices"]
+    assert stale == {"Variable": "$.scores_stale", "BooleanEquals": True, "Next": "Score"}
+    assert choice["Default"] == ENQUEUE_STATE
+    score = states["Score"]
+    assert score["Parameters"]["FunctionName"] == "${ScoringFunctionArn}"
+    assert score["ResultPath"] is None
+    again = states[score["Next"]]
+    assert again["Parameters"] == {"FunctionName": "${PlanFunctionArn}", "Payload": {"after_scoring": True}}
+    assert again["Next"] == ENQUEUE_STATE
 
 
 def test_it_logs_every_transition_without_data_to_a_cmk_encrypted_group_and_traces(
@@ -321,13 +344,18 @@ def test_it_logs_every_transition_without_data_to_a_cmk_encrypted_group_and_trac
     assert log_group["KmsKeyId"] == _key(synth)
 
 
-def test_its_role_invokes_only_the_plan_and_sends_only_to_the_send_queue(synth: Synthesized) -> None:
+def test_its_role_invokes_only_the_plan_and_the_scoring_and_sends_only_to_the_send_queue(
+    synth: Synthesized,
+) -> None:
     (trust,) = _props(synth, "AWS::IAM::Role", "RemindersStateMachineRole")["AssumeRolePolicyDocument"][
         "Statement"
     ]
     assert trust["Principal"] == {"Service": "states.amazonaws.com"}
     statements = _statements(synth, "RemindersStateMachinePolicy")
-    assert statements[("lambda:InvokeFunction",)] == _function_arn(synth, "reminder_plan")
+    assert statements[("lambda:InvokeFunction",)] == [
+        _function_arn(synth, "reminder_plan"),
+        _function_arn(synth, "risk_scoring"),
+    ]
     assert statements[("sqs:SendMessage",)] == arn_of(_queue(synth, "SendQueue"))
     assert statements[("kms:Decrypt", "kms:GenerateDataKey")] == _key(synth)
     wildcard = [actions for actions, resource in statements.items() if resource == "*"]

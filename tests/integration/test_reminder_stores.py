@@ -456,3 +456,11 @@ def test_a_filled_slot_freed_by_another_appointment_is_open_again(waitlist, cloc
     waitlist.slot_freed(again)  # whoever took it cancelled
     assert waitlist.slot(slot.slot_key) == again
     assert waitlist.open_slots() == [again]
+
+
+def test_the_last_scoring_run_is_remembered(reminders: DynamoReminderStore) -> None:
+    assert reminders.last_scoring() is None
+    first = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+    reminders.scoring_finished(first)
+    reminders.scoring_finished(first + timedelta(days=1))
+    assert reminders.last_scoring() == first + timedelta(days=1)

@@ -21,6 +21,13 @@ class InMemoryReminderStore:
     sent: dict[str, dict[str, SentMessage]] = field(default_factory=dict)
     # the next N claims raise, as a throttled table would
     failing_claims: int = 0
+    scored_at: datetime | None = None
+
+    def scoring_finished(self, at: datetime) -> None:
+        self.scored_at = at
+
+    def last_scoring(self) -> datetime | None:
+        return self.scored_at
 
     def save_visits(self, visits: Sequence[WatchedVisit]) -> None:
         for visit in visits:

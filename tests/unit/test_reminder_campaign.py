@@ -58,6 +58,7 @@ class Rig:
         self.config = config or load_practice_config(SAMPLE_CONFIG)
         self.store = InMemoryReminderStore()
         self.store.save_visits(visits)
+        self.store.scoring_finished(at)  # the nightly scoring has just run
         self.contexts = InMemoryContextStore()
         self.keys = FakePartyKeys()
         self.clock = FixedClock(at)
@@ -79,8 +80,12 @@ class Rig:
     def run(self, *, email: bool = False) -> list[str]:
         """One campaign run: plan, then deliver every due send (as the queue would)."""
         campaign = self.campaign(email=email)
+        plan = campaign.plan()
+        if plan.scores_stale:  # as the state machine does: score, then plan again
+            self.store.scoring_finished(self.clock.at)
+            plan = campaign.plan(after_scoring=True)
         outcomes = []
-        for send in campaign.plan().sends:
+        for send in plan.sends:
             # each send is delivered after its pacing delay
             delivered_at = self.clock.at
             self.clock.at = delivered_at + timedelta(seconds=send.delay_seconds)
@@ -316,3 +321,15 @@ def test_a_line_too_long_for_one_run_is_cut_and_the_rest_wait_for_the_next(
     assert 0 < len(plan.sends) < 6
     assert plan.counts["next_run"] == 6 - len(plan.sends)
     assert len(json.dumps(plan.to_json()["sends"])) <= 400
+
+
+def test_stale_scores_plan_nothing_until_scored_again() -> None:
+    rig = Rig(watched(), at=VISIT_AT - timedelta(hours=48))
+    rig.store.scored_at = VISIT_AT - timedelta(hours=48 + 27)  # last night's run never happened
+    stale = rig.campaign().plan()
+    assert stale.scores_stale
+    assert stale.sends == ()
+    assert stale.to_json()["scores_stale"] is True
+    assert len(rig.campaign().plan(after_scoring=True).sends) == 1
+    rig.store.scored_at = None  # a new deployment: never scored
+    assert rig.campaign().plan().scores_stale

@@ -54,6 +54,8 @@ MAX_PLAN_BYTES: Final = 200_000
 # a send re-planned this soon after its planned instant still goes (the queue's own delay)
 SEND_TOLERANCE: Final = timedelta(minutes=1)
 SCOPE_KEY: Final = "reminder"
+# the nightly scoring missed a night (or never ran): the campaign has it run before planning
+SCORES_STALE_AFTER: Final = timedelta(hours=26)
 _CLOSED: Final = frozenset({VisitOutcome.CANCELLED, VisitOutcome.RESCHEDULED})
 
 
@@ -93,9 +95,15 @@ class DueSend:
 class CampaignPlan:
     sends: tuple[DueSend, ...]
     counts: dict[str, int] = field(default_factory=dict)
+    # nothing was planned: the scores are stale, and the state machine runs the scoring first
+    scores_stale: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"sends": [s.to_json() for s in self.sends], "counts": dict(sorted(self.counts.items()))}
+        return {
+            "sends": [s.to_json() for s in self.sends],
+            "counts": dict(sorted(self.counts.items())),
+            "scores_stale": self.scores_stale,
+        }
 
 
 @dataclass(frozen=True)
@@ -132,8 +140,13 @@ class ReminderCampaign:
 
     # --- the Plan state --------------------------------------------------------------------------
 
-    def plan(self) -> CampaignPlan:
+    def plan(self, *, after_scoring: bool = False) -> CampaignPlan:
+        """The sends due now. Unless `after_scoring`, a campaign whose scores are older than
+        `SCORES_STALE_AFTER` (a missed nightly run, a new deployment) plans nothing and says so."""
         now = self._clock.now().astimezone(UTC)
+        last = self._store.last_scoring()
+        if not after_scoring and (last is None or now - last > SCORES_STALE_AFTER):
+            return CampaignPlan((), {"scores_stale": 1}, scores_stale=True)
         visits = self._store.visits_starting(now, now + self._lookahead)
         counts: Counter[str] = Counter()
         ledgers: dict[str, list[SentMessage]] = {}

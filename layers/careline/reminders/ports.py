@@ -44,6 +44,14 @@ class ReminderStore(Protocol):
         """Remove a claim whose send failed before leaving, so a retry may send it."""
         ...
 
+    def scoring_finished(self, at: datetime) -> None:
+        """Record that a scoring run finished at `at`."""
+        ...
+
+    def last_scoring(self) -> datetime | None:
+        """When the last scoring run finished, or None if none has."""
+        ...
+
     def outcomes_by_tier(self, start: datetime, end: datetime) -> dict[str, dict[str, int]]:
         """For visits starting in [start, end): per tier, how many ended each way (and `total`)."""
         ...

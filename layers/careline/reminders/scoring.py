@@ -189,6 +189,7 @@ class RiskScoring:
         seen = {v.appointment_id for v in visits}
         cancelled, outcomes = self._sync([v for v in known.values() if v.appointment_id not in seen], now)
         tiers = [t.name for t in self._policy.tiers]
+        self._store.scoring_finished(now)
         return ScoringReport(
             scored=len(visits),
             failed=failed,

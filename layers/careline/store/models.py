@@ -214,6 +214,15 @@ class SentItem(Model):
     expires_at = TTLAttribute(null=True)
 
 
+class ScoringRunItem(Model):
+    """When the no-show scoring last finished (pk `SCORING`, sk `LAST`): the campaign scores first
+    when it is stale. No PHI."""
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    finished_at = UTCDateTimeAttribute()
+
+
 class WaitlistEntryItem(Model):
     """A patient on the waitlist (pk `WAITLIST`, sk `ENTRY#<keyed hash of the patient id>`);
     `phone_enc` is PHI. Expires when the visit they would move has started."""
@@ -317,6 +326,7 @@ class ReminderModels:
 
     visit: type[WatchedVisitItem]
     sent: type[SentItem]
+    scoring_run: type[ScoringRunItem]
     waitlist_entry: type[WaitlistEntryItem]
     slot: type[FreedSlotItem]
 
@@ -328,6 +338,7 @@ def bind_reminder_models(
     return ReminderModels(
         visit=_bound(WatchedVisitItem, table_name, region, host),
         sent=_bound(SentItem, table_name, region, host),
+        scoring_run=_bound(ScoringRunItem, table_name, region, host),
         waitlist_entry=_bound(WaitlistEntryItem, table_name, region, host),
         slot=_bound(FreedSlotItem, table_name, region, host),
     )

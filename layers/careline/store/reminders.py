@@ -7,6 +7,7 @@ Items (no PHI in any key; the phone and email encrypted, each bound to its item 
 - ledger entry: pk `LEDGER#<keyed hash of the patient id>`, sk `SENT#<idempotency key>`, with
   `sent_at` (an `instant_key`) and `channel`; `expires_at` 8 days after it was sent (the weekly
   cap looks back 7 days).
+- the last scoring run: pk `SCORING`, sk `LAST`, `finished_at`.
 
 Scoring a visit again rewrites what scoring knows and never what happened since (`cancelled`,
 `outcome`): one UpdateItem that does not name them. An outcome only moves forward: the condition
@@ -45,6 +46,7 @@ from careline.store.reminder_table import ReminderTableStore, condition_failed, 
 LEDGER_KEPT = timedelta(days=8)
 _SEND_CHANNELS: dict[str, SendChannel] = {"sms": "sms", "email": "email", "call_task": "call_task"}
 _MESSAGE_CHANNELS: dict[str, MessageChannel] = {"sms": "sms", "email": "email"}
+SCORING_PK, SCORING_SK = "SCORING", "LAST"
 
 
 def visit_index_sort_key(starts_at: datetime, appointment_id: str) -> str:
@@ -137,6 +139,13 @@ class DynamoReminderStore(ReminderTableStore):
         return counts
 
     # -- the send ledger ---------------------------------------------------------------------------
+
+    def scoring_finished(self, at: datetime) -> None:
+        self._items.scoring_run(pk=SCORING_PK, sk=SCORING_SK, finished_at=at).save()
+
+    def last_scoring(self) -> datetime | None:
+        item = self._get(self._items.scoring_run, SCORING_PK, SCORING_SK)
+        return item.finished_at if item is not None else None
 
     def ledger(self, patient_id: str, since: datetime) -> list[SentMessage]:
         model = self._items.sent
