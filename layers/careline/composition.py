@@ -191,11 +191,14 @@ def _build_parts(
     config = overrides.config if overrides.config is not None else load_practice_config(settings.config_path)
     clock: Clock = overrides.clock if overrides.clock is not None else SystemClock()
     keys = overrides.keys if overrides.keys is not None else _party_keys(settings, session)
-    store = (
-        overrides.store
-        if overrides.store is not None
-        else _context_store(settings, settings.table_name, _kms_cipher(settings, overrides), config, clock)
-    )
+    # Every store on the table shares one cipher, and so one cache of data keys. With an injected
+    # conversation store (tests) the appointment changes' stores are injected too, or none.
+    cipher: FieldCipher | None = None
+    if overrides.store is None:
+        cipher = _kms_cipher(settings, overrides)
+        store = _context_store(settings, settings.table_name, cipher, config, clock)
+    else:
+        store = overrides.store
     messenger = (
         overrides.messenger if overrides.messenger is not None else _messenger(settings, clock, session)
     )
@@ -217,16 +220,16 @@ def _build_parts(
     changes: VisitChanges | None = None
     waitlist: WaitlistStore | None = None
     if ehr is not None:
-        # Appointment changes reach the reminder side (outcomes) and the waitlist (freed times).
-        # Their stores share the conversations' table: with an injected conversation store (tests)
-        # they are what is injected too, or none.
-        on_table = overrides.store is None
+        # appointment changes reach the reminder side (outcomes) and the waitlist (freed times)
         waitlist = overrides.waitlist
-        if waitlist is None and on_table:
-            waitlist = _waitlist_store(settings, overrides, keys)
+        if waitlist is None and cipher is not None:
+            waitlist = _waitlist_store(settings, settings.table_name, cipher, _patient_keyer(keys))
         changes = overrides.visit_changes
-        if changes is None and on_table and waitlist is not None:
-            changes = _visit_changes(settings, config, keys, overrides, waitlist)
+        if changes is None and cipher is not None and waitlist is not None:
+            from careline.reminders.outcomes import RecordedVisitChanges
+
+            reminders = _reminder_store(settings, settings.table_name, cipher, config, _patient_keyer(keys))
+            changes = RecordedVisitChanges(reminders, waitlist)
     engine = ConversationEngine(
         config,
         clock,
@@ -249,30 +252,29 @@ def _patient_keyer(keys: PartyKeys) -> Callable[[str], str]:
     return lambda patient_id: keys.subject_key(SubjectKind.PATIENT, patient_id)
 
 
-def _waitlist_store(settings: Settings, overrides: Overrides, keys: PartyKeys) -> WaitlistStore:
-    from careline.store.waitlist import DynamoWaitlistStore
-
-    cipher = _kms_cipher(settings, overrides)
-    return DynamoWaitlistStore(
-        settings.table_name, cipher, _patient_keyer(keys), region=settings.region, host=settings.endpoint_url
-    )
-
-
-def _visit_changes(
-    settings: Settings, config: PracticeConfig, keys: PartyKeys, overrides: Overrides, waitlist: WaitlistStore
-) -> VisitChanges:
-    from careline.reminders.outcomes import RecordedVisitChanges
+def _reminder_store(
+    settings: _OnTheTable,
+    table_name: str,
+    cipher: FieldCipher,
+    config: PracticeConfig,
+    patient_key: Callable[[str], str],
+) -> ReminderStore:
     from careline.store.reminders import DynamoReminderStore
 
-    reminders = DynamoReminderStore(
-        settings.table_name,
-        _kms_cipher(settings, overrides),
-        config.deployment.retention_days,
-        _patient_keyer(keys),
-        region=settings.region,
-        host=settings.endpoint_url,
+    retention = config.deployment.retention_days
+    return DynamoReminderStore(
+        table_name, cipher, retention, patient_key, region=settings.region, host=settings.endpoint_url
     )
-    return RecordedVisitChanges(reminders, waitlist)
+
+
+def _waitlist_store(
+    settings: _OnTheTable, table_name: str, cipher: FieldCipher, patient_key: Callable[[str], str]
+) -> WaitlistStore:
+    from careline.store.waitlist import DynamoWaitlistStore
+
+    return DynamoWaitlistStore(
+        table_name, cipher, patient_key, region=settings.region, host=settings.endpoint_url
+    )
 
 
 def _party_keys(settings: Settings, session: boto3.session.Session) -> PartyKeys:
@@ -880,7 +882,6 @@ def get_agent_runtime() -> AgentRuntime:
 if TYPE_CHECKING:
     from careline.reminders.campaign import ReminderCampaign
     from careline.reminders.model import WatchedVisit
-    from careline.reminders.outcomes import RecordedVisitChanges
     from careline.reminders.ports import ReminderStore, ReplyScopes
     from careline.reminders.scoring import RiskScoring
     from careline.waitlist.backfill import WaitlistBackfill
@@ -932,23 +933,14 @@ class ReminderRuntime(_PartsRuntime):
         return keys
 
     def _patient_key(self, patient_id: str) -> str:
-        from careline.identity.ports import SubjectKind
-
-        return self._keys().subject_key(SubjectKind.PATIENT, patient_id)
+        # the keys are read when a patient is first keyed (the scoring never is), not when built
+        return _patient_keyer(self._keys())(patient_id)
 
     @property
     def reminders(self) -> ReminderStore:
         def build() -> ReminderStore:
-            from careline.store.reminders import DynamoReminderStore
-
-            return DynamoReminderStore(
-                self.settings.require("table_name"),
-                self._cipher(),
-                self.config.deployment.retention_days,
-                self._patient_key,
-                region=self.settings.region,
-                host=self.settings.endpoint_url,
-            )
+            table = self.settings.require("table_name")
+            return _reminder_store(self.settings, table, self._cipher(), self.config, self._patient_key)
 
         store: ReminderStore = self._part("reminders", build)
         return store
@@ -956,15 +948,8 @@ class ReminderRuntime(_PartsRuntime):
     @property
     def waitlist(self) -> WaitlistStore:
         def build() -> WaitlistStore:
-            from careline.store.waitlist import DynamoWaitlistStore
-
-            return DynamoWaitlistStore(
-                self.settings.require("table_name"),
-                self._cipher(),
-                self._patient_key,
-                region=self.settings.region,
-                host=self.settings.endpoint_url,
-            )
+            table = self.settings.require("table_name")
+            return _waitlist_store(self.settings, table, self._cipher(), self._patient_key)
 
         store: WaitlistStore = self._part("waitlist", build)
         return store
@@ -1097,11 +1082,6 @@ class ReminderRuntime(_PartsRuntime):
             messenger=self.messenger,
             clock=self.clock,
         )
-
-    def visit_changes(self) -> RecordedVisitChanges:
-        from careline.reminders.outcomes import RecordedVisitChanges
-
-        return RecordedVisitChanges(self.reminders, self.waitlist)
 
 
 _reminder_runtime: tuple[object, ReminderRuntime] | None = None
