@@ -290,7 +290,8 @@ def _reference_id(reference: Any, resource_type: str) -> str | None:
     return None
 
 
-def _instant(value: Any) -> datetime | None:
+def parse_instant(value: Any) -> datetime | None:
+    """A FHIR instant (with its offset) as an aware datetime; None for anything else (a date alone)."""
     if not isinstance(value, str):
         return None
     try:
@@ -384,7 +385,7 @@ def _practitioner_name(resource: Mapping[str, Any]) -> str:
 
 def to_appointment(resource: Mapping[str, Any]) -> AppointmentRecord | None:
     """The Careline view of an Appointment; None if it has no start/end or no patient."""
-    start, end = _instant(resource.get("start")), _instant(resource.get("end"))
+    start, end = parse_instant(resource.get("start")), parse_instant(resource.get("end"))
     actors = [p.get("actor", {}).get("reference") for p in resource.get("participant", [])]
     patient = next((i for a in actors if (i := _reference_id(a, "Patient"))), None)
     if start is None or end is None or patient is None:
@@ -456,6 +457,11 @@ class FhirEhr:
     @property
     def transport(self) -> FhirTransport:
         return self._http
+
+    def _transaction(self, entries: list[Resource]) -> FhirResponse:
+        """POST one transaction Bundle of `entries` (never retried by the transport: it writes)."""
+        bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+        return self._http.request("POST", self._http.url(""), body=bundle, idempotent=False)
 
     # --- reads -------------------------------------------------------------------------------------
 
@@ -611,7 +617,7 @@ class FhirEhr:
         slots: list[FreeSlot] = []
         for resource in resources:
             owner = owners.get(_reference_id(resource.get("schedule", {}).get("reference"), "Schedule") or "")
-            start, end = _instant(resource.get("start")), _instant(resource.get("end"))
+            start, end = parse_instant(resource.get("start")), parse_instant(resource.get("end"))
             if owner is None or start is None or end is None or resource.get("status") != "free":
                 continue
             if not query.earliest <= start < query.latest:
@@ -650,7 +656,7 @@ class FhirEhr:
             current = self._read("Slot", slot.id)
         except NotFound:
             raise SlotTaken(f"slot {slot.id} no longer exists") from None
-        start, end = _instant(current.get("start")), _instant(current.get("end"))
+        start, end = parse_instant(current.get("start")), parse_instant(current.get("end"))
         if (
             current.get("status") != "free"
             or start != slot.start
@@ -668,21 +674,17 @@ class FhirEhr:
         slot_request: Resource = {"method": "PUT", "url": f"Slot/{slot.id}"}
         if version:
             slot_request["ifMatch"] = f'W/"{version}"'
-        bundle = {
-            "resourceType": "Bundle",
-            "type": "transaction",
-            "entry": [
-                {"resource": busy, "request": slot_request},
-                {
-                    "fullUrl": f"urn:uuid:{booking_id}",
-                    "resource": appointment,
-                    "request": {"method": "POST", "url": "Appointment"},
-                },
-            ],
-        }
+        entries: list[Resource] = [
+            {"resource": busy, "request": slot_request},
+            {
+                "fullUrl": f"urn:uuid:{booking_id}",
+                "resource": appointment,
+                "request": {"method": "POST", "url": "Appointment"},
+            },
+        ]
         try:
             # A booking is never retried blindly: a timed-out POST may have happened.
-            response = self._http.request("POST", self._http.url(""), body=bundle, idempotent=False)
+            response = self._transaction(entries)
         except EhrUnavailable:
             booked = self._find_booking(booking_id)
             if booked is not None:
@@ -815,12 +817,7 @@ class FhirEhr:
             # The slot goes first: on a server that applies entries one by one, a failure then
             # leaves a freed slot and a booked appointment, which the second attempt finishes.
             entries.append(_conditional_put({**cancelled, "meta": current.get("meta", {})}, {}))
-            response = self._http.request(
-                "POST",
-                self._http.url(""),
-                body={"resourceType": "Bundle", "type": "transaction", "entry": entries},
-                idempotent=False,
-            )
+            response = self._transaction(entries)
             if response.status in (409, 412) and attempt == 1:
                 continue  # changed under us: read again and retry once
             if response.status >= 400:
@@ -855,16 +852,7 @@ class FhirEhr:
             for participant in patients:
                 participant["status"] = "accepted"
             accepted = {**current, "participant": participants}
-            response = self._http.request(
-                "POST",
-                self._http.url(""),
-                body={
-                    "resourceType": "Bundle",
-                    "type": "transaction",
-                    "entry": [_conditional_put(accepted, {})],
-                },
-                idempotent=False,
-            )
+            response = self._transaction([_conditional_put(accepted, {})])
             if response.status in (409, 412) and attempt == 1:
                 continue  # changed under us: read again and retry once
             if response.status >= 400:

@@ -137,6 +137,8 @@ class ReminderCampaign:
         self._email = email
         longest = max(step.hours_before for tier in self._policy.tiers for step in tier.cadence)
         self._lookahead = timedelta(hours=longest + 1)
+        # a visit scored into a tier the config has since dropped gets the first tier's cadence
+        self._tier_names = frozenset(t.name for t in self._policy.tiers)
 
     # --- the Plan state --------------------------------------------------------------------------
 
@@ -283,9 +285,7 @@ class ReminderCampaign:
             starts_at=visit.starts_at,
             booked_at=visit.booked_at,
             scored_at=visit.scored_at,
-            tier=visit.tier
-            if visit.tier in {t.name for t in self._policy.tiers}
-            else self._policy.tiers[0].name,
+            tier=visit.tier if visit.tier in self._tier_names else self._policy.tiers[0].name,
             consent=consent,
             opted_out=stopped,
             preferred_channel=channel,

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from careline.config import PracticeConfig
-from careline.ehr.fhir import normalize_phone, to_appointment
+from careline.ehr.fhir import normalize_phone, parse_instant, to_appointment
 from careline.observability import logger
 from careline.ports import Clock
 from careline.reminders.model import MessageChannel, VisitOutcome, WatchedVisit
@@ -221,7 +221,7 @@ class RiskScoring:
             state=_state(resources.patient), phone=contact.phone, practice_zone=self._config.practice.timezone
         )
         created = resources.appointment.get("created")
-        booked_at = _instant(created) or (before.booked_at if before else now)
+        booked_at = parse_instant(created) or (before.booked_at if before else now)
         # the tier's cadence counts from the first scoring that gave it: re-scoring a visit every
         # night must not make its overdue steps look newly due
         scored_at = before.scored_at if before is not None and before.tier == tier else now
@@ -285,13 +285,3 @@ class RiskScoring:
                 source_appointment_id=visit.appointment_id,
             )
         )
-
-
-def _instant(value: Any) -> datetime | None:
-    if not isinstance(value, str) or len(value) <= 10:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None

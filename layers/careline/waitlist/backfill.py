@@ -23,9 +23,8 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from careline.config import PracticeConfig
-from careline.conversation.dialogs.locations import short_names
+from careline.conversation.dialogs.waitlist_offers import slot_line
 from careline.conversation.model import Channel
-from careline.ehr.errors import EhrUnavailable
 from careline.ehr.model import SlotQuery
 from careline.errors import SendRejected, SendUncertain
 from careline.observability import logger
@@ -33,7 +32,6 @@ from careline.ports import Clock, Ehr, Messenger
 from careline.practice.hours import format_time
 from careline.reminders.policy import WEEK, next_allowed
 from careline.reminders.ports import ReminderStore, ReplyScopes
-from careline.reminders.text import visit_when
 from careline.reminders.timezones import patient_zone
 from careline.waitlist.model import FreedSlot, Offer, WaitlistEntry
 from careline.waitlist.ports import WaitlistStore
@@ -162,15 +160,8 @@ class WaitlistBackfill:
         if not self._ledger.claim(entry.patient_id, key, "sms", now):
             return  # already sent by a run that stopped before recording the offer
         zone = self._config.practice.tz
-        catalog = self._config.catalog
-        line = catalog.render(
-            "appointment_line",
-            Channel.SMS,
-            when=visit_when(slot.start, zone),
-            provider=self._provider(slot.practitioner_id),
-            location=short_names(self._config.locations).get(slot.location_id or "", "our office"),
-        )
-        text = catalog.render(
+        line = slot_line(self._config, self._ehr, slot.practitioner_id, slot.start, slot.location_id, zone)
+        text = self._config.catalog.render(
             "waitlist_offer",
             Channel.SMS,
             appointment=line,
@@ -203,17 +194,3 @@ class WaitlistBackfill:
             logger.exception(
                 "waitlist offer sent but its reply scope was not saved", extra={"slot": slot.slot_key}
             )
-
-    def _provider(self, practitioner_id: str) -> str:
-        try:
-            names = {p.id: p.name for p in self._ehr.practitioners()}
-        except EhrUnavailable:
-            names = {}  # the offer still names the day and time
-        name = names.get(practitioner_id)
-        if name is None:
-            return "our provider"
-        plain = name.split(",")[0].strip()
-        parts = plain.split()
-        if parts and parts[0].rstrip(".").lower() in ("dr", "doctor") and len(parts) > 2:
-            return f"Dr. {parts[-1]}"
-        return plain

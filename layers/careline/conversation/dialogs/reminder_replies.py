@@ -177,14 +177,7 @@ class ReminderScope:
 def pending(turn: Turn) -> ReminderScope | None:
     """The reminder this message may answer: one whose visit has not started. A scope that has
     run out (or cannot be read) is dropped."""
-    raw = turn.context.flow_state.get(SCOPE_KEY)
-    if raw is None:
-        return None
-    scope = ReminderScope.from_state(raw)
-    if scope is None or turn.now >= scope.starts_at:
-        drop(turn)
-        return None
-    return scope
+    return reply_words.pending_scope(turn, SCOPE_KEY, ReminderScope.from_state, lambda s: s.starts_at)
 
 
 def drop(turn: Turn) -> None:

@@ -15,9 +15,14 @@ opens with it and nothing in it negates or questions it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Final
+from datetime import datetime
+from typing import Any, Final, TypeVar
+
+from careline.conversation.dialogs.turn import Turn
+
+_Scope = TypeVar("_Scope")
 
 # The longest phrase a lexicon may hold, in words.
 _LONGEST: Final = 7
@@ -137,3 +142,19 @@ def loose_meanings(text: str, table: Mapping[tuple[str, ...], str]) -> LooseRead
             opens_with = meaning
     question = "?" in text or bool(tokens and tokens[0] in _QUESTION_OPENERS)
     return LooseReading(frozenset(found), negated, question, opens_with)
+
+
+def pending_scope(
+    turn: Turn, key: str, read: Callable[[Any], _Scope | None], until: Callable[[_Scope], datetime]
+) -> _Scope | None:
+    """What a message the practice sent left at `flow_state[key]` (a reminder, an offer), while a
+    reply can still act on it: before `until` of it. One that has run out, or cannot be read, is
+    dropped."""
+    raw = turn.context.flow_state.get(key)
+    if raw is None:
+        return None
+    scope = read(raw)
+    if scope is None or turn.now >= until(scope):
+        turn.context.flow_state.pop(key, None)
+        return None
+    return scope

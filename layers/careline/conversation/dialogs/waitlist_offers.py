@@ -23,15 +23,17 @@ from enum import StrEnum
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from careline.config import PracticeConfig
 from careline.conversation.dialogs import appointments, reply_words, waitlist
 from careline.conversation.dialogs import identity_gate as gate
 from careline.conversation.dialogs.handoff import hand_off
 from careline.conversation.dialogs.locations import short_names
 from careline.conversation.dialogs.turn import Turn
-from careline.conversation.model import EscalationReason, Queue
+from careline.conversation.model import Channel, EscalationReason, Queue
 from careline.ehr.errors import EhrUnavailable, NotFound, SlotTaken
 from careline.ehr.model import AppointmentRecord, FreeSlot, SlotQuery
 from careline.observability import logger
+from careline.ports import Ehr
 from careline.reminders.text import visit_when
 
 SCOPE_KEY: Final = "waitlist_offer"
@@ -120,14 +122,7 @@ class OfferScope:
 
 def pending(turn: Turn) -> OfferScope | None:
     """The offer this message may answer: one whose time has not started (else it is dropped)."""
-    raw = turn.context.flow_state.get(SCOPE_KEY)
-    if raw is None:
-        return None
-    scope = OfferScope.from_state(raw)
-    if scope is None or turn.now >= scope.start:
-        drop(turn)
-        return None
-    return scope
+    return reply_words.pending_scope(turn, SCOPE_KEY, OfferScope.from_state, lambda s: s.start)
 
 
 def drop(turn: Turn) -> None:
@@ -216,15 +211,32 @@ def _gone(turn: Turn) -> None:
 
 def _line(turn: Turn, ports: appointments.Scheduling, visit: AppointmentRecord, scope: OfferScope) -> str:
     """The new visit as the offer named it: day and time, provider, office."""
+    return slot_line(
+        turn.config, ports.ehr, visit.practitioner_id, visit.start, visit.location_id, scope.zone
+    )
+
+
+def slot_line(
+    config: PracticeConfig,
+    ehr: Ehr,
+    practitioner_id: str,
+    start: datetime,
+    location_id: str | None,
+    zone: ZoneInfo,
+) -> str:
+    """A time as an offer's text names it ("Tue Jun 9 at 10am with Dr. Chen at Hawthorne"), for the
+    offer the backfill sends and the answer to it alike. Without the EHR's names it says "our
+    provider": the day and time still stand."""
     try:
-        names = {p.id: p.name for p in ports.ehr.practitioners()}
+        names = {p.id: p.name for p in ehr.practitioners()}
     except EhrUnavailable:
-        logger.warning("practitioner names unavailable", extra={"message_id": turn.inbound.message_id})
+        logger.warning("practitioner names unavailable", extra={"practitioner_id": practitioner_id})
         names = {}
-    name = names.get(visit.practitioner_id)
-    return turn.render(
+    name = names.get(practitioner_id)
+    return config.catalog.render(
         "appointment_line",
-        when=visit_when(visit.start, scope.zone),
+        Channel.SMS,
+        when=visit_when(start, zone),
         provider=appointments.short_name(name) if name else "our provider",
-        location=short_names(turn.config.locations).get(visit.location_id or "", "our office"),
+        location=short_names(config.locations).get(location_id or "", "our office"),
     )
